@@ -1,0 +1,173 @@
+"""Layers: deterministic tar.gz building to a file, and streamed reading of files from a layer."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from okd_release import mediatypes
+from okd_release.image.manifest import Descriptor
+
+FIXED_MTIME = 0
+COPY_BUFFER = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One entry of a layer to build: a file (bytes or a source path), a directory or a link."""
+
+    name: str
+    data: bytes | None = None
+    source: Path | None = None
+    mode: int = 0o644
+    kind: bytes = tarfile.REGTYPE
+    linkname: str = ""
+
+    @classmethod
+    def directory(cls, name: str, mode: int = 0o755) -> LayerEntry:
+        return cls(name, mode=mode, kind=tarfile.DIRTYPE)
+
+    @classmethod
+    def file(cls, name: str, data: bytes, mode: int = 0o644) -> LayerEntry:
+        return cls(name, data=data, mode=mode)
+
+
+@dataclass(frozen=True)
+class BuiltLayer:
+    """A layer written to `path`: compressed digest and size, and its uncompressed diff_id."""
+
+    path: Path
+    digest: str
+    size: int
+    diff_id: str
+
+    def descriptor(self, media_type: str = mediatypes.DOCKER_LAYER) -> Descriptor:
+        return Descriptor(media_type, self.digest, self.size)
+
+    def chunks(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            while chunk := handle.read(COPY_BUFFER):
+                yield chunk
+
+
+class _HashingWriter(io.RawIOBase):
+    def __init__(self, target: IO[bytes]) -> None:
+        self.target = target
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.hash.update(data)
+        self.size += len(data)
+        self.target.write(data)
+        return len(data)
+
+
+def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME, compresslevel: int = 6) -> BuiltLayer:
+    """Write a reproducible tar.gz: entries in the given order, owner 0, fixed mtimes, no gzip name or time."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=directory, suffix=".layer")
+    with os.fdopen(handle, "wb") as out:
+        compressed = _HashingWriter(out)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=compresslevel) as gz:
+            uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for entry in entries:
+                    _add(tar, entry, mtime)
+    return BuiltLayer(
+        Path(name), "sha256:" + compressed.hash.hexdigest(), compressed.size, "sha256:" + uncompressed.hash.hexdigest()
+    )
+
+
+def _add(tar: tarfile.TarFile, entry: LayerEntry, mtime: int) -> None:
+    info = tarfile.TarInfo(entry.name)
+    info.mode, info.type, info.mtime, info.linkname = entry.mode, entry.kind, mtime, entry.linkname
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if entry.kind != tarfile.REGTYPE:
+        tar.addfile(info)
+    elif entry.source is not None:
+        info.size = entry.source.stat().st_size
+        with open(entry.source, "rb") as source:
+            tar.addfile(info, source)
+    else:
+        data = entry.data or b""
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (a streamed blob)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        count = min(len(target), len(self._buffer))
+        target[:count] = self._buffer[:count]
+        self._buffer = self._buffer[count:]
+        return count
+
+    def drain(self) -> None:
+        """Read the rest of the stream (so that its digest gets verified)."""
+        self._buffer = b""
+        for _ in self._chunks:
+            pass
+
+
+def open_tar_stream(chunks: Iterator[bytes]) -> tuple[tarfile.TarFile, ChunkReader]:
+    reader = ChunkReader(chunks)
+    buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)  # type: ignore[assignment]
+    return tarfile.open(fileobj=buffered, mode="r|*"), reader
+
+
+def normalise(name: str) -> str:
+    """A tar member name as a relative path: './usr/bin/oc' and '/usr/bin/oc' are 'usr/bin/oc'."""
+    name = name.lstrip("/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name.rstrip("/")
+
+
+def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
+    """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified."""
+    found: dict[str, bytes] = {}
+    tar, reader = open_tar_stream(chunks)
+    with tar:
+        for member in tar:
+            name = normalise(member.name)
+            if member.isreg() and wanted(name):
+                if member.size > limit:
+                    raise ValueError(f"{name} is larger than {limit} bytes")
+                handle = tar.extractfile(member)
+                assert handle is not None
+                found[name] = handle.read()
+    reader.drain()
+    return found
+
+
+def copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: IO[bytes]) -> None:
+    handle = tar.extractfile(member)
+    assert handle is not None
+    shutil.copyfileobj(handle, target, COPY_BUFFER)

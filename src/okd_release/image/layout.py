@@ -1,0 +1,109 @@
+"""OCI image layouts on disk (`oci-layout`, `index.json`, `blobs/sha256/`), read and written as a store.
+
+One layout holds one repository; tags are `org.opencontainers.image.ref.name` annotations in index.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from okd_release import digest as digests
+from okd_release import mediatypes
+from okd_release.errors import DigestMismatch, ManifestError, NotFound
+from okd_release.image.disk import atomic_write
+from okd_release.image.manifest import Descriptor, encode
+from okd_release.registry.client import CHUNK, RawManifest
+
+REF_NAME = "org.opencontainers.image.ref.name"
+LAYOUT_VERSION = b'{"imageLayoutVersion": "1.0.0"}'
+
+
+class OciLayout:
+    """An OCI image layout directory used as an image store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.key = f"oci:{self.root.resolve()}"
+        self._lock = threading.Lock()
+
+    def _blob(self, digest: str) -> Path:
+        return self.root / "blobs" / "sha256" / digests.validate(digest).split(":", 1)[1]
+
+    def _index(self) -> dict:
+        try:
+            document = json.loads((self.root / "index.json").read_bytes())
+        except FileNotFoundError:
+            return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
+        except ValueError:
+            raise ManifestError(f"{self.root}/index.json is not valid JSON") from None
+        if not isinstance(document, dict) or not isinstance(document.get("manifests"), list):
+            raise ManifestError(f"{self.root}/index.json is not an OCI index")
+        return document
+
+    def describe(self, repository: str) -> str:
+        return f"OCI layout {self.root}"
+
+    def tags(self) -> dict[str, str]:
+        return {
+            entry["annotations"][REF_NAME]: entry["digest"]
+            for entry in self._index()["manifests"]
+            if isinstance(entry, dict) and REF_NAME in (entry.get("annotations") or {})
+        }
+
+    def get_manifest(self, repository: str, reference: str) -> RawManifest:
+        digest = reference if reference.startswith("sha256:") else self.tags().get(reference)
+        if digest is None:
+            raise NotFound(f"tag {reference!r} not found in OCI layout {self.root}")
+        try:
+            data = self._blob(digest).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"manifest {digest} not found in OCI layout {self.root}") from None
+        if digests.of(data) != digest:
+            raise DigestMismatch(f"manifest {digest} in OCI layout {self.root} does not match its digest")
+        media_type = mediatypes.sniff(data)
+        if media_type is None:
+            raise ManifestError(f"manifest {digest} in OCI layout {self.root} is not a manifest")
+        return RawManifest(data, media_type, digest)
+
+    def has_manifest(self, repository: str, digest: str) -> bool:
+        return self._blob(digest).is_file()
+
+    def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
+        self.put_blob(repository, raw.digest, len(raw.data), [raw.data])
+        with self._lock:
+            atomic_write(self.root / "oci-layout", [LAYOUT_VERSION])
+            index = self._index()
+            entries = [
+                e for e in index["manifests"]
+                if not (reference != raw.digest and (e.get("annotations") or {}).get(REF_NAME) == reference)
+                and not (reference == raw.digest and e.get("digest") == raw.digest and not e.get("annotations"))
+            ]
+            annotations = {REF_NAME: reference} if reference != raw.digest else {}
+            entries.append(Descriptor(raw.media_type, raw.digest, len(raw.data), annotations=annotations).to_json())
+            index["manifests"] = entries
+            atomic_write(self.root / "index.json", [encode(index)])
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        try:
+            return self._blob(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    @contextlib.contextmanager
+    def open_blob(self, repository: str, digest: str, size: int | None = None) -> Iterator[Iterator[bytes]]:
+        try:
+            handle = open(self._blob(digest), "rb")
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} not found in OCI layout {self.root}") from None
+        with handle:
+            yield digests.verified(iter(lambda: handle.read(CHUNK), b""), digest, f"blob {digest} in {self.root}", size)
+
+    def put_blob(self, repository: str, digest: str, size: int | None, chunks: Iterable[bytes]) -> None:
+        atomic_write(self._blob(digest), chunks, digest, f"blob {digest}")
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        return False
