@@ -12,7 +12,7 @@ import httpx
 
 from okd_release import digest as digests
 from okd_release import mediatypes
-from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError
+from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import with_retries
@@ -20,7 +20,8 @@ from okd_release.registry.transport import Transport
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
-MONOLITHIC_LIMIT = 32 * 1024 * 1024
+CHUNKED_THRESHOLD = 256 * 1024 * 1024
+UPLOAD_CHUNK = 64 * 1024 * 1024
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -120,7 +121,7 @@ class RegistryClient:
         response = self.transport.request("GET", f"/v2/{repository}/blobs/{digest}", pull_scope(repository), stream=True)
         try:
             what = f"blob {digest} of {self.registry}/{repository}"
-            yield digests.verified(response.iter_bytes(CHUNK), digest, what, size)
+            yield digests.verified(_transient_on_drop(response.iter_bytes(CHUNK), what), digest, what, size)
         finally:
             response.close()
 
@@ -150,27 +151,37 @@ class RegistryClient:
         return False
 
     def upload_blob(self, repository: str, digest: str, chunks: Iterable[bytes], size: int | None) -> None:
-        """Upload a blob from a stream: one PUT when small, else one streamed PATCH then PUT.
+        """Upload a blob from a stream, never holding it whole in memory.
 
-        The stream is consumed once; a failed upload is retried by the caller with a fresh stream.
+        Known size up to `CHUNKED_THRESHOLD`: one streamed PUT (monolithic upload). Larger: a chunked
+        upload, PATCH requests of `UPLOAD_CHUNK` bytes each with Content-Range. Unknown size: one
+        streamed PATCH. The stream is consumed once; a failed upload is retried by the caller.
         """
         digests.validate(digest)
         start = self.transport.request("POST", f"/v2/{repository}/blobs/uploads/", push_scope(repository), ok=(202,))
         location = self._location(start)
         scope = push_scope(repository)
-        if size is not None and size <= MONOLITHIC_LIMIT:
-            body = b"".join(chunks)
+        octets = {"Content-Type": "application/octet-stream"}
+        if size is not None and size <= CHUNKED_THRESHOLD:
             self.transport.request(
-                "PUT", _with_query(location, "digest", digest), scope, content=body,
-                headers={"Content-Type": "application/octet-stream"}, ok=(201,), retry=False,
+                "PUT", _with_query(location, "digest", digest), scope, content=_exactly(chunks, size),
+                headers={**octets, "Content-Length": str(size)}, ok=(201,), retry=False,
             )
             return
-        headers = {"Content-Type": "application/octet-stream"}
-        if size is not None:
-            headers["Content-Length"] = str(size)
-        patched = self.transport.request("PATCH", location, scope, content=chunks, headers=headers, ok=(202, 204), retry=False)
+        if size is None:
+            patched = self.transport.request("PATCH", location, scope, content=chunks, headers=octets,
+                                             ok=(202, 204), retry=False)
+            location = self._location(patched)
+        else:
+            source, offset = _Rechunker(chunks), 0
+            while offset < size:
+                length = min(UPLOAD_CHUNK, size - offset)
+                headers = {**octets, "Content-Length": str(length), "Content-Range": f"{offset}-{offset + length - 1}"}
+                patched = self.transport.request("PATCH", location, scope, content=source.take(length),
+                                                 headers=headers, ok=(202, 204), retry=False)
+                location, offset = self._location(patched), offset + length
         self.transport.request(
-            "PUT", _with_query(self._location(patched), "digest", digest), scope, content=b"",
+            "PUT", _with_query(location, "digest", digest), scope, content=b"",
             headers={"Content-Length": "0"}, ok=(201,), retry=False,
         )
 
@@ -204,6 +215,43 @@ class RegistryClient:
             link = _LINK_NEXT.search(response.headers.get("Link", ""))
             url = urljoin(str(response.url), link.group(1)) if link else None
         return tags
+
+
+class _Rechunker:
+    """Splits one chunk stream into consecutive streams of given lengths (for chunked uploads)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def take(self, length: int) -> Iterator[bytes]:
+        while length > 0:
+            if not self._pending:
+                self._pending = next(self._chunks, b"")
+                if not self._pending:
+                    raise DigestMismatch(f"blob stream ended {length} bytes short of its declared size")
+            piece, self._pending = self._pending[:length], self._pending[length:]
+            length -= len(piece)
+            yield piece
+
+
+def _exactly(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Pass chunks through, failing clearly (not with a protocol error) when they are not `size` bytes."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > size:
+            raise DigestMismatch(f"blob stream is longer than its declared size {size}")
+        yield chunk
+    if total != size:
+        raise DigestMismatch(f"blob stream ended {size - total} bytes short of its declared size")
+
+
+def _transient_on_drop(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except httpx.TransportError as error:
+        raise TransientRegistryError(f"{what}: connection lost mid-body ({type(error).__name__})") from None
 
 
 def _with_query(url: str, key: str, value: str) -> str:

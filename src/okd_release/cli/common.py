@@ -1,0 +1,75 @@
+"""Options and output shared by all commands: registry access, logging, errors, formats."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from okd_release.errors import OkdReleaseError
+from okd_release.registry import Registries, RegistryOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def registry_options(command: F) -> F:
+    """-a/--registry-config, --insecure, --certificate-authority, --loglevel."""
+    decorators = [
+        click.option("-a", "--registry-config", "registry_config", type=click.Path(dir_okay=False),
+                     help="Pull secret / docker config JSON with registry credentials."),
+        click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
+        click.option("--certificate-authority", "ca_file", type=click.Path(exists=True, dir_okay=False),
+                     help="CA bundle to verify registry TLS certificates."),
+        click.option("--loglevel", type=click.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def make_registries(registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int = 0,
+                    max_connections: int = 16) -> Registries:
+    if loglevel:
+        logging.basicConfig(level=logging.DEBUG if loglevel >= 4 else logging.INFO, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")
+    return Registries(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
+                                      max_connections=max_connections))
+
+
+def handle_errors(command: F) -> F:
+    """Turn library errors into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except OkdReleaseError as error:
+            click.echo(f"error: {_one_line(str(error))}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except OSError as error:
+            click.echo(f"error: {_one_line(str(error))}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def dump(value: Any, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(value, indent=2))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(value, sort_keys=False).rstrip())
+    else:
+        raise click.BadParameter(f"unknown output format {output!r}")

@@ -1,0 +1,80 @@
+"""`okd-release image info|mirror`: one image or image list."""
+
+from __future__ import annotations
+
+import click
+
+from okd_release import reference as references
+from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
+from okd_release.cli.progress import make_progress
+from okd_release.image.inspect import inspect
+from okd_release.image.store import open_store
+from okd_release.transfer import Endpoint, ImageCopy, Transfer
+
+
+@click.group("image")
+def image_group() -> None:
+    """Inspect and copy single images."""
+
+
+@image_group.command("info")
+@click.argument("ref")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Machine-readable output.")
+@registry_options
+@handle_errors
+def info_command(ref: str, output: str | None, registry_config: str | None, insecure: bool, ca_file: str | None,
+                 loglevel: int) -> None:
+    """Show an image: digest, media type, platform, created, labels, layers; or a list's platforms."""
+    reference = references.parse(ref)
+    with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
+        result = inspect(open_store(reference, registries), reference)
+    if output:
+        dump(result.as_dict(), output)
+        return
+    click.echo(f"Name:       {result.reference}")
+    click.echo(f"Digest:     {result.digest}")
+    click.echo(f"Media Type: {result.media_type}")
+    if result.platforms:
+        click.echo("Manifests:")
+        for platform, digest in result.platforms:
+            click.echo(f"  {platform:<16} {digest}")
+        return
+    click.echo(f"Created:    {result.created}")
+    click.echo(f"OS/Arch:    {result.platform}")
+    click.echo(f"Size:       {result.size} bytes in {len(result.layers)} layers")
+    click.echo("Layers:")
+    for layer in result.layers:
+        click.echo(f"  {layer.digest} {layer.size:>12}")
+    if result.labels:
+        click.echo("Labels:")
+        for key, value in sorted(result.labels.items()):
+            click.echo(f"  {key}={value}")
+
+
+@image_group.command("mirror")
+@click.argument("source")
+@click.argument("target")
+@click.option("--max-per-registry", type=click.IntRange(1, 64), default=6, help="Concurrent requests per registry.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Root for file:// references.")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
+@registry_options
+@handle_errors
+def mirror_command(source: str, target: str, max_per_registry: int, directory: str | None, output: str | None,
+                   registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
+    """Copy one image or image list, with all of its blobs, by digest (and TARGET's tag if given)."""
+    from pathlib import Path
+
+    src, dst = references.parse(source), references.parse(target)
+    root = Path(directory) if directory else None
+    with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
+        copy = ImageCopy(
+            str(src), Endpoint(open_store(src, registries, root), src.repository), src.identifier,
+            Endpoint(open_store(dst, registries, root), dst.repository), (dst.tag,) if dst.tag else (),
+        )
+        progress = make_progress(quiet=bool(output))
+        with progress:
+            summary = Transfer(max_per_registry, progress).run([copy])
+    if output:
+        dump(summary.as_dict() | {"digest": summary.digests.get(str(src))}, output)
+    else:
+        click.echo(f"{dst.name}@{summary.digests[str(src)]}")

@@ -1,0 +1,21 @@
+"""The `okd-release` entry point: a click group with one module per command."""
+
+from __future__ import annotations
+
+import click
+
+from okd_release import __version__
+from okd_release.cli.image import image_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="okd-release")
+def cli() -> None:
+    """Inspect, build, extract and mirror OKD/OpenShift release payloads."""
+
+
+cli.add_command(image_group)
+
+
+def main() -> None:
+    cli()

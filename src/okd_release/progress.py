@@ -1,0 +1,28 @@
+"""Progress events from long work; the CLI renders them, the library only reports."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ProgressListener(Protocol):
+    def planned(self, images: int, blobs: int, total_bytes: int) -> None: ...
+    def transferred(self, count: int) -> None: ...
+    def blob_done(self, digest: str, size: int, outcome: str) -> None: ...
+    def image_done(self, name: str, ok: bool) -> None: ...
+
+
+class SilentProgress:
+    """Reports nothing."""
+
+    def planned(self, images: int, blobs: int, total_bytes: int) -> None:
+        pass
+
+    def transferred(self, count: int) -> None:
+        pass
+
+    def blob_done(self, digest: str, size: int, outcome: str) -> None:
+        pass
+
+    def image_done(self, name: str, ok: bool) -> None:
+        pass

@@ -1,0 +1,266 @@
+"""The transfer engine: copies images between stores concurrently, each distinct blob once.
+
+Blobs the target already has are skipped after a HEAD, blobs in another repository of the same
+registry are mounted, the rest are streamed GET→PUT with their digest verified. A manifest is pushed
+only after every blob it names is present in the target; an index only after all of its manifests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from okd_release.errors import DigestMismatch, OkdReleaseError, TransferError, TransientRegistryError
+from okd_release.image import manifest as manifests
+from okd_release.image.manifest import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
+from okd_release.image.store import ImageStore, RegistryStore
+from okd_release.progress import ProgressListener, SilentProgress
+from okd_release.registry.options import RetryPolicy
+from okd_release.registry.retry import RETRIES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    store: ImageStore
+    repository: str
+
+    def __str__(self) -> str:
+        return self.store.describe(self.repository)
+
+
+@dataclass(frozen=True)
+class ImageCopy:
+    """Copy `source_ref` (a digest or tag) of `source` into `target`, by digest and under `tags`."""
+
+    name: str
+    source: Endpoint
+    source_ref: str
+    target: Endpoint
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class TransferSummary:
+    images: int = 0
+    images_failed: list[str] = field(default_factory=list)
+    blobs_copied: int = 0
+    blobs_skipped: int = 0
+    blobs_mounted: int = 0
+    bytes_copied: int = 0
+    bytes_total: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "images": self.images, "imagesFailed": self.images_failed, "blobsCopied": self.blobs_copied,
+            "blobsSkipped": self.blobs_skipped, "blobsMounted": self.blobs_mounted, "bytesCopied": self.bytes_copied,
+            "bytesTotal": self.bytes_total, "retries": self.retries, "seconds": round(self.seconds, 3),
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class _Image:
+    copy: ImageCopy
+    top: Manifest
+    children: list[ImageManifest]
+
+    def blobs(self) -> list[Descriptor]:
+        images = self.children if isinstance(self.top, ImageIndex) else [self.top]
+        return [blob for image in images for blob in image.blobs()]
+
+
+class Transfer:
+    """One plan across all images; run() copies and returns the summary (raises if anything failed)."""
+
+    def __init__(
+        self,
+        max_per_registry: int = 6,
+        progress: ProgressListener | None = None,
+        platforms: Iterable[Platform] | None = None,
+        retry: RetryPolicy | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.max_per_registry = max(1, max_per_registry)
+        self.progress = progress or SilentProgress()
+        self.platforms = set(platforms or ())
+        self.retry = retry or RetryPolicy()
+        self.dry_run = dry_run
+        self.summary = TransferSummary()
+        self._lock = threading.Lock()
+        self._limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(self.max_per_registry))
+
+    # -- planning ----------------------------------------------------------------------------------
+    def _resolve(self, copy: ImageCopy) -> _Image:
+        with self._limit(copy.source.store):
+            raw = copy.source.store.get_manifest(copy.source.repository, copy.source_ref)
+        top = manifests.parse(raw, f"manifest of {copy.name} ({copy.source})")
+        children: list[ImageManifest] = []
+        if isinstance(top, ImageIndex):
+            for entry in top.manifests:
+                if self.platforms and entry.platform not in self.platforms:
+                    continue
+                with self._limit(copy.source.store):
+                    child = copy.source.store.get_manifest(copy.source.repository, entry.digest)
+                parsed = manifests.parse(child, f"manifest {entry.digest} of {copy.name}")
+                if isinstance(parsed, ImageIndex):
+                    raise TransferError(f"{copy.name}: nested indexes are not supported")
+                children.append(parsed)
+            if self.platforms:
+                if not children:
+                    raise TransferError(f"{copy.name} has no manifest for {', '.join(map(str, self.platforms))}")
+                if len(children) == 1:
+                    top = children[0]
+                    children = []
+        return _Image(copy, top, children)
+
+    def plan(self, copies: list[ImageCopy], workers: int | None = None) -> list[_Image]:
+        images: list[_Image] = []
+        with ThreadPoolExecutor(max_workers=workers or self.max_per_registry) as pool:
+            futures = [(copy, pool.submit(self._resolve, copy)) for copy in copies]
+            for copy, future in futures:
+                try:
+                    images.append(future.result())
+                except OkdReleaseError as error:
+                    self._fail(copy.name, str(error))
+        return images
+
+    # -- execution ---------------------------------------------------------------------------------
+    def run(self, copies: list[ImageCopy]) -> TransferSummary:
+        started, retries_before = time.monotonic(), RETRIES.count
+        images = self.plan(copies)
+        blob_jobs: dict[tuple[str, str, str], tuple[Endpoint, Endpoint, Descriptor]] = {}
+        for image in images:
+            for blob in image.blobs():
+                key = (image.copy.target.store.key, image.copy.target.repository, blob.digest)
+                blob_jobs.setdefault(key, (image.copy.source, image.copy.target, blob))
+        self.summary.images = len(copies)
+        self.summary.bytes_total = sum(job[2].size for job in blob_jobs.values())
+        self.progress.planned(len(images), len(blob_jobs), self.summary.bytes_total)
+        if self.dry_run:
+            return self.summary
+        workers = self.max_per_registry * max(1, len({c.target.store.key for c in copies}))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            blob_futures = {key: pool.submit(self._copy_blob, *job) for key, job in blob_jobs.items()}
+            for image in images:
+                self._push_image(image, blob_futures)
+        self.summary.retries = RETRIES.count - retries_before
+        self.summary.seconds = time.monotonic() - started
+        if self.summary.images_failed:
+            raise TransferError(
+                f"{len(self.summary.images_failed)} of {len(copies)} images failed: {self.summary.errors[0]}"
+                + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else "")
+            )
+        return self.summary
+
+    def _push_image(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
+        copy = image.copy
+        target = copy.target
+        try:
+            for blob in image.blobs():
+                blob_futures[(target.store.key, target.repository, blob.digest)].result()
+            for child in image.children:
+                self._put_manifest(target, child.digest, child)
+            self._put_manifest(target, image.top.digest, image.top)
+            for tag in copy.tags:
+                self._put_manifest(target, tag, image.top)
+        except OkdReleaseError as error:
+            self._fail(copy.name, str(error))
+            self.progress.image_done(copy.name, False)
+            return
+        with self._lock:
+            self.summary.digests[copy.name] = image.top.digest
+        self.progress.image_done(copy.name, True)
+
+    def _put_manifest(self, target: Endpoint, reference: str, manifest: Manifest) -> None:
+        def put() -> None:
+            with self._limit(target.store):
+                target.store.put_manifest(target.repository, reference, manifest.raw)
+
+        self._retrying(f"push manifest {manifest.digest} to {target}", put)
+
+    def _copy_blob(self, source: Endpoint, target: Endpoint, blob: Descriptor) -> str:
+        with self._limit(target.store):
+            present = target.store.blob_size(target.repository, blob.digest)
+        if present is not None:
+            self._count("skipped", blob)
+            return "skipped"
+        if self._try_mount(source, target, blob):
+            self._count("mounted", blob)
+            return "mounted"
+
+        def stream() -> None:
+            with self._limit(source.store, target.store), \
+                    source.store.open_blob(source.repository, blob.digest, blob.size) as chunks:
+                target.store.put_blob(target.repository, blob.digest, blob.size, self._counted(chunks))
+
+        self._retrying(f"copy blob {blob.digest} from {source} to {target}", stream)
+        self._count("copied", blob)
+        return "copied"
+
+    def _try_mount(self, source: Endpoint, target: Endpoint, blob: Descriptor) -> bool:
+        if source.store.key != target.store.key or source.repository == target.repository:
+            return False
+        if not isinstance(target.store, RegistryStore):
+            return False
+        try:
+            with self._limit(target.store):
+                return target.store.mount_blob(target.repository, blob.digest, source.repository)
+        except OkdReleaseError as error:
+            log.debug("mount of %s failed, copying instead: %s", blob.digest, error)
+            return False
+
+    def _counted(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+        for chunk in chunks:
+            self.progress.transferred(len(chunk))
+            yield chunk
+
+    def _retrying(self, what: str, operation: Callable[[], None]) -> None:
+        """Streams cannot be replayed inside one request: a dropped transfer is redone from the start."""
+        attempt = 0
+        while True:
+            try:
+                operation()
+                return
+            except (TransientRegistryError, DigestMismatch, OSError) as error:
+                attempt += 1
+                if attempt >= self.retry.attempts or isinstance(error, DigestMismatch) and attempt >= 2:
+                    raise TransferError(f"{what}: {error}") from None
+                retry_after = error.retry_after if isinstance(error, TransientRegistryError) else None
+                RETRIES.add()
+                time.sleep(self.retry.delay(attempt - 1, retry_after))
+
+    def _count(self, outcome: str, blob: Descriptor) -> None:
+        with self._lock:
+            if outcome == "copied":
+                self.summary.blobs_copied += 1
+                self.summary.bytes_copied += blob.size
+            elif outcome == "mounted":
+                self.summary.blobs_mounted += 1
+            else:
+                self.summary.blobs_skipped += 1
+        self.progress.blob_done(blob.digest, blob.size, outcome)
+
+    def _fail(self, name: str, message: str) -> None:
+        with self._lock:
+            self.summary.images_failed.append(name)
+            self.summary.errors.append(f"{name}: {message}")
+
+    @contextlib.contextmanager
+    def _limit(self, *stores: ImageStore) -> Iterator[None]:
+        """Hold one slot of each distinct store, always taken in the same order so that none deadlock."""
+        with contextlib.ExitStack() as stack:
+            for key in sorted({store.key for store in stores}):
+                stack.enter_context(self._limits[key])
+            yield
