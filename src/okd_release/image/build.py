@@ -30,14 +30,20 @@ def push_blob_if_missing(store: ImageStore, repository: str, digest: str, size: 
 
 
 def push_image(store: ImageStore, repository: str, tag: str | None, layers: list[BuiltLayer],
-               config: ImageConfig) -> ImageManifest:
+               config: ImageConfig, oci: bool = False) -> ImageManifest:
     for layer in layers:
         push_blob_if_missing(store, repository, layer.digest, layer.size, layer.chunks)
     push_blob_if_missing(store, repository, config.digest, len(config.data), lambda: [config.data])
-    manifest = build_image_manifest(
-        Descriptor(mediatypes.DOCKER_CONFIG, config.digest, len(config.data)),
-        [layer.descriptor() for layer in layers],
-    )
+    if oci:
+        manifest = build_image_manifest(
+            Descriptor(mediatypes.OCI_CONFIG, config.digest, len(config.data)),
+            [layer.descriptor(mediatypes.OCI_LAYER) for layer in layers], mediatypes.OCI_MANIFEST,
+        )
+    else:
+        manifest = build_image_manifest(
+            Descriptor(mediatypes.DOCKER_CONFIG, config.digest, len(config.data)),
+            [layer.descriptor() for layer in layers],
+        )
     put_manifest(store, repository, tag, manifest.raw)
     return manifest
 

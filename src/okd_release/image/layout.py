@@ -77,12 +77,18 @@ class OciLayout:
         with self._lock:
             atomic_write(self.root / "oci-layout", [LAYOUT_VERSION])
             index = self._index()
-            entries = [
-                e for e in index["manifests"]
-                if not (reference != raw.digest and (e.get("annotations") or {}).get(REF_NAME) == reference)
-                and not (reference == raw.digest and e.get("digest") == raw.digest and not e.get("annotations"))
-            ]
-            annotations = {REF_NAME: reference} if reference != raw.digest else {}
+            entries = index["manifests"]
+            if reference == raw.digest:
+                if any(e.get("digest") == raw.digest for e in entries):
+                    return
+                annotations: dict[str, str] = {}
+            else:
+                annotations = {REF_NAME: reference}
+                entries = [
+                    e for e in entries
+                    if (e.get("annotations") or {}).get(REF_NAME) != reference
+                    and not (e.get("digest") == raw.digest and REF_NAME not in (e.get("annotations") or {}))
+                ]
             entries.append(Descriptor(raw.media_type, raw.digest, len(raw.data), annotations=annotations).to_json())
             index["manifests"] = entries
             atomic_write(self.root / "index.json", [encode(index)])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import ContextManager, Protocol
+from typing import Protocol
 
 from okd_release.errors import NotFound
 from okd_release.reference import Reference

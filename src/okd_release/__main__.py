@@ -1,0 +1,3 @@
+from okd_release.cli.main import main
+
+main()

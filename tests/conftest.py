@@ -1,0 +1,117 @@
+"""Fixtures: real `docker-registry` processes (plain HTTP, TLS with a test CA, htpasswd auth) and a CLI runner."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+import pytest
+
+from okd_release import localregistry
+from okd_release.registry import Registries, RegistryOptions
+from tests.certs import make_ca_and_server
+
+USERNAME = "okd-tester"
+PASSWORD = "s3cret-Pa55word-never-printed"
+
+
+@dataclass
+class SecureRegistry:
+    registry: localregistry.LocalRegistry
+    ca_file: Path
+    auth_file: Path
+    username: str
+    password: str
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def write_auth_file(path: Path, host: str, username: str, password: str) -> Path:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    path.write_text(json.dumps({"auths": {host: {"auth": token, "email": "tester@example.com"}}}))
+    return path
+
+
+@pytest.fixture
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localregistry.LocalRegistry]:
+    """A fresh plain-HTTP registry for one test."""
+    process = localregistry.start(tmp_path_factory.mktemp("registry"))
+    yield process
+    process.remove()
+
+
+@pytest.fixture
+def second_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localregistry.LocalRegistry]:
+    process = localregistry.start(tmp_path_factory.mktemp("registry2"))
+    yield process
+    process.remove()
+
+
+@pytest.fixture(scope="session")
+def source_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localregistry.LocalRegistry]:
+    """A plain-HTTP registry shared by a whole session (holds the sample payloads)."""
+    process = localregistry.start(tmp_path_factory.mktemp("source-registry"))
+    yield process
+    process.remove()
+
+
+@pytest.fixture
+def secure_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureRegistry]:
+    """TLS with a CA made here, and htpasswd basic auth."""
+    directory = tmp_path_factory.mktemp("secure-registry")
+    ca, cert, key = make_ca_and_server(directory / "tls")
+    htpasswd = directory / "htpasswd"
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    htpasswd.write_text(f"{USERNAME}:{hashed}\n")
+    process = localregistry.start(directory / "run", certificate=cert, key=key, htpasswd=htpasswd)
+    auth_file = write_auth_file(directory / "pull-secret.json", process.host, USERNAME, PASSWORD)
+    yield SecureRegistry(process, ca, auth_file, USERNAME, PASSWORD)
+    process.remove()
+
+
+@pytest.fixture
+def plain_registries() -> Iterator[Registries]:
+    """A library client for plain-HTTP test registries, with no credentials from the environment."""
+    from okd_release.registry.credentials import CredentialStore
+
+    with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
+        yield registries
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300) -> Result:
+    """Run `okd-release` as a real process, with no credentials or TTY from the developer's environment."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+    environment["HOME"] = environment.get("OKD_RELEASE_TEST_HOME", "/nonexistent-home")
+    environment.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "okd_release", *args], capture_output=True, text=True, env=environment,
+        input=input, timeout=timeout,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=300)
+    if check and completed.returncode != 0:
+        raise AssertionError(f"skopeo {' '.join(args)} failed: {completed.stderr}")
+    return completed
