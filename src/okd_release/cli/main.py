@@ -6,6 +6,7 @@ import click
 
 from okd_release import __version__
 from okd_release.cli.image import image_group
+from okd_release.cli.release_new import new_command, sample_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +16,8 @@ def cli() -> None:
 
 
 cli.add_command(image_group)
+cli.add_command(new_command)
+cli.add_command(sample_command)
 
 
 def main() -> None:

@@ -126,7 +126,9 @@ def encode(document: dict[str, Any]) -> bytes:
     return json.dumps(document, indent=2, separators=(",", ": ")).encode()
 
 
-def build_image_manifest(config: Descriptor, layers: list[Descriptor], media_type: str = mediatypes.DOCKER_MANIFEST) -> ImageManifest:
+def build_image_manifest(
+    config: Descriptor, layers: list[Descriptor], media_type: str = mediatypes.DOCKER_MANIFEST
+) -> ImageManifest:
     document = {
         "schemaVersion": 2,
         "mediaType": media_type,

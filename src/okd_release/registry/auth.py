@@ -92,7 +92,9 @@ class Authenticator:
         except httpx.TransportError as error:
             raise TransientRegistryError(f"token service for {self.registry} unreachable: {type(error).__name__}") from None
         if response.status_code in (401, 403):
-            raise AuthenticationError(f"authentication to registry {self.registry} refused (token service said {response.status_code})")
+            raise AuthenticationError(
+                f"authentication to registry {self.registry} refused (token service said {response.status_code})"
+            )
         if response.status_code in RETRY_STATUSES:
             raise TransientRegistryError(
                 f"token service for {self.registry} answered {response.status_code}",

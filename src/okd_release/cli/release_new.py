@@ -1,0 +1,105 @@
+"""`okd-release new` and `okd-release sample`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from okd_release import reference as references
+from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.errors import ConfigError
+from okd_release.image.store import open_store
+from okd_release.release.new import NewOptions, plan_release
+from okd_release.release.publish import push_release, release_digest, write_to_dir, write_to_file
+from okd_release.release.sample import push_sample, write_image_stream
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item for value in values for item in value.split(",") if item]
+
+
+@click.command("new")
+@click.argument("replacements", nargs=-1, metavar="[NAME=IMAGE ...]")
+@click.option("-f", "--from-image-stream-file", type=click.Path(dir_okay=False), help="Build from this ImageStream file.")
+@click.option("--from-release", help="Build from an existing release image (its image-references).")
+@click.option("--from-dir", type=click.Path(file_okay=False), help="Build from a directory of manifests and image-references.")
+@click.option("--mapping-file", "mapping_files", multiple=True, type=click.Path(dir_okay=False),
+              help="File of NAME=IMAGE mappings (space separated, # comments).")
+@click.option("--to-image", help="Push the release image here.")
+@click.option("--to-file", type=click.Path(dir_okay=False), help="Write the payload as a tar.gz file.")
+@click.option("--to-dir", type=click.Path(file_okay=False), help="Write the release-manifests to this directory.")
+@click.option("--dry-run", is_flag=True, help="Build everything, write and push nothing; print the digest.")
+@click.option("--name", help="The release version (semver).")
+@click.option("--previous", multiple=True, help="Versions this release upgrades from (comma separated).")
+@click.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
+@click.option("--metadata", help="JSON object stored as release-metadata's metadata.")
+@click.option("--reference-mode", type=click.Choice(["public", "source"]), default="public", show_default=True)
+@click.option("--include", multiple=True, help="Keep these images even if no operator references them.")
+@click.option("--exclude", multiple=True, help="Leave these images out.")
+@click.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
+@click.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
+@click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True)
+@registry_options
+@handle_errors
+def new_command(replacements: tuple[str, ...], from_image_stream_file: str | None, from_release: str | None,
+                from_dir: str | None, mapping_files: tuple[str, ...], to_image: str | None, to_file: str | None,
+                to_dir: str | None, dry_run: bool, name: str | None, previous: tuple[str, ...], next_: tuple[str, ...],
+                metadata: str | None, reference_mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
+                allow_missing_images: bool, to_image_base: str | None, to_image_base_tag: str,
+                registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
+    """Build a release payload and push it, write it to a file or a directory."""
+    if not (to_image or to_file or to_dir or dry_run):
+        raise ConfigError("nothing to do: give --to-image, --to-file, --to-dir or --dry-run")
+    if to_image:
+        references.parse(to_image)
+    options = NewOptions(
+        from_image_stream_file=Path(from_image_stream_file) if from_image_stream_file else None,
+        from_release=from_release, from_dir=Path(from_dir) if from_dir else None,
+        replacements=list(replacements), mapping_files=[Path(p) for p in mapping_files], name=name,
+        previous=_split(previous), next=_split(next_), metadata=metadata, reference_mode=reference_mode,
+        include=_split(include), exclude=_split(exclude), allow_missing_images=allow_missing_images,
+        to_image_base=to_image_base, to_image_base_tag=to_image_base_tag,
+    )
+    with make_registries(registry_config, insecure, ca_file, loglevel) as registries, \
+            tempfile.TemporaryDirectory(prefix="okd-new-") as work:
+        plan = plan_release(registries, options)
+        payload = plan.payload
+        for missing in plan.missing:
+            click.echo(f"warning: image {missing!r} not found, left out of the release", err=True)
+        click.echo(f"info: {payload.version}: {len(payload.image_references.tags)} images, "
+                   f"{len(payload.manifests)} manifests", err=True)
+        if dry_run:
+            digest = release_digest(registries, plan, Path(work)) if plan.base_pullspec else ""
+            click.echo(f"dry run: release {payload.version} would have digest {digest}")
+            return
+        if to_dir:
+            write_to_dir(payload, Path(to_dir))
+            click.echo(f"info: wrote release-manifests to {to_dir}", err=True)
+        if to_file:
+            write_to_file(payload, Path(to_file))
+            click.echo(f"info: wrote payload to {to_file}", err=True)
+        if to_image:
+            published = push_release(registries, plan, to_image, Path(work))
+            click.echo(published.pullspec)
+
+
+@click.command("sample")
+@click.option("--to", "to", required=True, help="Repository to push the component images to (REGISTRY/REPO).")
+@click.option("--images", type=click.IntRange(0, 10000), default=0, help="Total images (default: the core set of 15).")
+@click.option("--layer-mb", type=click.IntRange(0, 4096), default=0, help="Extra MB of data in each image's own layer.")
+@click.option("--version", "version", default="4.15.0-0.okd-sample", show_default=True, help="Version named by the image stream.")
+@click.option("--image-stream-file", default="sample-image-stream.json", show_default=True,
+              type=click.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
+@registry_options
+@handle_errors
+def sample_command(to: str, images: int, layer_mb: int, version: str, image_stream_file: str,
+                   registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
+    """Push a synthetic but realistic set of release component images and write an ImageStream for them."""
+    target = references.parse(to)
+    with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
+        sample = push_sample(open_store(target, registries), target.repository, images, layer_mb, version=version)
+    write_image_stream(sample.stream, Path(image_stream_file))
+    click.echo(f"info: pushed {len(sample.stream.tags)} images to {target.name}", err=True)
+    click.echo(image_stream_file)

@@ -1,0 +1,75 @@
+"""Resolve a release's component images: each tag to a digest, with its config labels, concurrently."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from okd_release import reference as references
+from okd_release.errors import NotFound, OkdReleaseError, PayloadError
+from okd_release.image import manifest as manifests
+from okd_release.image.config import ImageConfig
+from okd_release.image.inspect import load_config
+from okd_release.image.manifest import ImageIndex, ImageManifest
+from okd_release.image.store import ImageStore, open_store
+from okd_release.reference import Reference
+from okd_release.registry.session import Registries
+from okd_release.release.source import choose_manifest
+
+
+@dataclass(frozen=True)
+class ComponentImage:
+    """One resolved component: its pullspec by digest, the image (for a list: the default platform's) and config."""
+
+    name: str
+    reference: Reference
+    digest: str
+    store: ImageStore
+    image: ImageManifest
+    config: ImageConfig
+
+    @property
+    def pullspec(self) -> str:
+        return str(self.reference.with_digest(self.digest))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.config.labels
+
+
+def resolve(registries: Registries, name: str, pullspec: str) -> ComponentImage:
+    try:
+        reference = references.parse(pullspec)
+    except OkdReleaseError as error:
+        raise PayloadError(f"image {name!r}: {error}") from None
+    store = open_store(reference, registries)
+    try:
+        raw = store.get_manifest(reference.repository, reference.identifier)
+    except NotFound:
+        raise NotFound(f"image {name!r} ({pullspec}) not found") from None
+    top = manifests.parse(raw, f"manifest of {name} ({pullspec})")
+    image = top
+    if isinstance(top, ImageIndex):
+        child = store.get_manifest(reference.repository, choose_manifest(top, None, pullspec))
+        image = manifests.parse(child, f"manifest of {name} ({pullspec})")
+    if not isinstance(image, ImageManifest):
+        raise PayloadError(f"image {name!r} ({pullspec}) is a nested manifest list")
+    config = load_config(store, reference.repository, image, f"{name} ({pullspec})")
+    return ComponentImage(name, reference, raw.digest, store, image, config)
+
+
+def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: bool = False,
+                workers: int = 8) -> tuple[dict[str, ComponentImage], list[str]]:
+    """Resolve every tag concurrently; returns the components and the names that were missing (if allowed)."""
+    resolved: dict[str, ComponentImage] = {}
+    missing: list[str] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(resolve, registries, name, pullspec) for name, pullspec in sorted(tags.items())}
+        for name, future in futures.items():
+            try:
+                resolved[name] = future.result()
+            except NotFound:
+                if not allow_missing:
+                    raise
+                missing.append(name)
+    return resolved, missing

@@ -1,0 +1,115 @@
+"""Open a release payload from a registry, an on-disk mirror, a directory or a payload tar file."""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from okd_release import reference as references
+from okd_release.errors import ManifestError, NotFound, PayloadError
+from okd_release.image import manifest as manifests
+from okd_release.image.config import ImageConfig
+from okd_release.image.inspect import load_config
+from okd_release.image.layer import normalise, read_files
+from okd_release.image.manifest import ImageIndex, ImageManifest, Platform
+from okd_release.image.store import ImageStore, open_store
+from okd_release.reference import Reference
+from okd_release.registry.session import Registries
+from okd_release.release.payload import MANIFESTS_DIR, Payload
+
+DEFAULT_PLATFORM = Platform("linux", "amd64")
+
+
+@dataclass(frozen=True)
+class ReleaseImage:
+    """A release payload and where it came from; `store`/`image` are None for directories and tar files."""
+
+    name: str
+    payload: Payload
+    store: ImageStore | None = None
+    reference: Reference | None = None
+    digest: str = ""
+    image: ImageManifest | None = None
+    config: ImageConfig | None = None
+    index: ImageIndex | None = None
+
+    @property
+    def pullspec(self) -> str:
+        """The release by digest (the manifest list's digest for a multi-arch release)."""
+        if self.reference is None:
+            return self.name
+        return str(self.reference.with_digest(self.digest))
+
+
+def _payload_files(chunks, where: str) -> dict[str, bytes]:  # noqa: ANN001
+    prefix = MANIFESTS_DIR + "/"
+    files = read_files(chunks, lambda name: name.startswith(prefix) and "/" not in name[len(prefix):])
+    return {name[len(prefix):]: data for name, data in files.items()}
+
+
+def choose_manifest(index: ImageIndex, platform: Platform | None, where: str) -> str:
+    wanted = platform or DEFAULT_PLATFORM
+    for entry in index.manifests:
+        if entry.platform == wanted:
+            return entry.digest
+    if platform is None and index.manifests:
+        return index.manifests[0].digest
+    available = ", ".join(str(e.platform) for e in index.manifests)
+    raise PayloadError(f"{where} has no image for {wanted} (it has: {available})")
+
+
+def open_release(registries: Registries, text: str, platform: Platform | None = None, root: Path | None = None) -> ReleaseImage:
+    """Read a release image: its manifest (or list), config and the payload layer's files."""
+    if text.endswith((".tar", ".tar.gz", ".tgz")) and Path(text).is_file():
+        return open_payload_file(Path(text))
+    reference = references.parse(text)
+    store = open_store(reference, registries, root)
+    raw = store.get_manifest(reference.repository, reference.identifier)
+    top = manifests.parse(raw, f"manifest of {reference}")
+    index = None
+    if isinstance(top, ImageIndex):
+        index = top
+        child = store.get_manifest(reference.repository, choose_manifest(top, platform, str(reference)))
+        top = manifests.parse(child, f"manifest of {reference}")
+        if isinstance(top, ImageIndex):
+            raise ManifestError(f"{reference}: nested manifest lists are not supported")
+    image = top
+    config = load_config(store, reference.repository, image, str(reference))
+    if not image.layers:
+        raise PayloadError(f"{reference} is not a release image: it has no layers")
+    layer = image.layers[-1]
+    with store.open_blob(reference.repository, layer.digest, layer.size) as chunks:
+        try:
+            files = _payload_files(chunks, str(reference))
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise PayloadError(f"{reference} is not a release image: its last layer is not a tar.gz ({error})") from None
+    if "image-references" not in files:
+        raise PayloadError(f"{reference} is not a release image: no release-manifests in its last layer")
+    payload = Payload.from_files(files, str(reference))
+    digest = index.digest if index else image.digest
+    return ReleaseImage(str(reference), payload, store, reference, digest, image, config, index)
+
+
+def open_payload_dir(directory: Path) -> ReleaseImage:
+    """A directory holding image-references (and release-metadata) beside the manifests."""
+    if not directory.is_dir():
+        raise NotFound(f"directory {directory} does not exist")
+    files = {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+    return ReleaseImage(str(directory), Payload.from_files(files, str(directory)))
+
+
+def open_payload_file(path: Path) -> ReleaseImage:
+    """A payload tar written by `new --to-file`."""
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                name = normalise(member.name)
+                if member.isreg() and name.startswith(MANIFESTS_DIR + "/") and name.count("/") == 1:
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    files[name.split("/", 1)[1]] = handle.read()
+    except tarfile.TarError as error:
+        raise PayloadError(f"{path} is not a payload tar file: {error}") from None
+    return ReleaseImage(str(path), Payload.from_files(files, str(path)))
