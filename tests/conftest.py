@@ -115,3 +115,32 @@ def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and completed.returncode != 0:
         raise AssertionError(f"skopeo {' '.join(args)} failed: {completed.stderr}")
     return completed
+
+
+@dataclass(frozen=True)
+class SampleRelease:
+    """The sample component images and a release built from them by `new`, in the session registry."""
+
+    host: str
+    content: str  # repository of the component images
+    stream_file: Path
+    release: str  # pullspec by digest
+    release_tag: str  # pullspec by tag
+    digest: str
+    version: str
+    previous: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def sample_release(source_registry, tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
+    directory = tmp_path_factory.mktemp("sample")
+    stream_file = directory / "image-stream.json"
+    host = source_registry.host
+    pushed = run_cli("sample", "--insecure", "--to", f"{host}/okd/content", "--image-stream-file", str(stream_file))
+    assert pushed.returncode == 0, pushed.stderr
+    tag = f"{host}/okd/release:4.15.0-0.okd-sample"
+    built = run_cli("new", "--insecure", "-f", str(stream_file), "--to-image", tag, "--previous", "4.14.0,4.14.1")
+    assert built.returncode == 0, built.stderr
+    release = built.stdout.strip()
+    return SampleRelease(host, "okd/content", stream_file, release, tag, release.split("@", 1)[1],
+                         "4.15.0-0.okd-sample", ("4.14.0", "4.14.1"))

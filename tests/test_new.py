@@ -1,0 +1,181 @@
+"""`okd-release new` against the real registry, checked with skopeo and by reading the payload back."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from okd_release.image.build import image_config, push_image
+from okd_release.image.layer import LayerEntry, build_layer
+from okd_release.image.store import RegistryStore
+from okd_release.release.sample import components
+from tests.conftest import run_cli, skopeo
+from tests.images import push_random_image
+from tests.release_helpers import read_release
+
+DIGEST_PULLSPEC = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+def test_release_is_valid_for_skopeo_and_holds_everything(sample_release) -> None:
+    inspected = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{sample_release.release}").stdout)
+    assert inspected["Digest"] == sample_release.digest
+    assert inspected["Labels"] == {
+        "io.openshift.release": sample_release.version,
+        "io.openshift.release.base-image-digest": inspected["Labels"]["io.openshift.release.base-image-digest"],
+    }
+    release = read_release(sample_release.release)
+    payload = release.payload
+    assert payload.metadata.version == sample_release.version
+    assert payload.metadata.previous == sample_release.previous
+    assert payload.image_references.name == sample_release.version
+    expected_names = {c.name for c in components(0)}
+    assert set(payload.image_references.names()) == expected_names
+    for tag in payload.image_references.tags:
+        assert DIGEST_PULLSPEC.match(tag.pullspec), tag
+        skopeo("inspect", "--tls-verify=false", f"docker://{tag.pullspec}")
+    operators = [c for c in components(0) if c.operator]
+    for operator in operators:
+        assert any(f"_{operator.name}_" in name for name in payload.manifests), operator.name
+    text = b"".join(payload.manifests.values()).decode()
+    assert "quay.io/openshift/origin-" not in text
+    assert "0.0.1-snapshot" not in text
+    assert "release: 4.15.0-0.okd-sample" in payload.manifests["0000_20_kube-apiserver-operator_07_version.yaml"].decode()
+    assert "kubernetes: 1.28.3" in payload.manifests["0000_20_kube-apiserver-operator_07_version.yaml"].decode()
+    assert "0000_50_console-operator_console-config.yaml" in payload.manifests
+    prometheus = payload.image_references.tag("prometheus").pullspec
+    assert prometheus in payload.manifests["0000_50_cluster-monitoring-operator_05_deployment.yaml"].decode()
+    assert not any(name.endswith(".md") for name in payload.manifests)
+    annotations = payload.image_references.tag("hyperkube").annotations
+    assert annotations["io.openshift.build.versions"] == "kubernetes=1.28.3,kubectl=1.28.3"
+    assert annotations["io.openshift.build.source-location"] == "https://github.com/openshift/hyperkube"
+
+
+def test_rebuild_from_release_without_changes_gives_the_same_digest(sample_release) -> None:
+    rebuilt = run_cli("new", "--insecure", "--from-release", sample_release.release,
+                      "--to-image", f"{sample_release.host}/okd/rebuilt:1")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip().endswith(sample_release.digest)
+
+
+def test_replacement_changes_exactly_that_reference(sample_release, plain_registries) -> None:
+    other = push_random_image(plain_registries, sample_release.host, "other/prometheus", "custom", [1000],
+                              labels={"io.openshift.build.commit.id": "feedface"})
+    other_pullspec = f"{sample_release.host}/other/prometheus@{other.digest}"
+    target = f"{sample_release.host}/okd/custom:1"
+    args = ("new", "--insecure", "--from-release", sample_release.release, "--to-image", target,
+            f"prometheus={sample_release.host}/other/prometheus:custom")
+    first, second = run_cli(*args), run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout, "building twice must give the same digest"
+    old, new = read_release(sample_release.release).payload, read_release(first.stdout.strip()).payload
+    old_prometheus = old.image_references.tag("prometheus").pullspec
+    changed_tags = [t.name for t in new.image_references.tags if t != old.image_references.tag(t.name)]
+    assert changed_tags == ["prometheus"]
+    tag = new.image_references.tag("prometheus")
+    assert tag.pullspec == other_pullspec
+    assert tag.annotations["io.openshift.release.override"] == "true"
+    assert tag.annotations["io.openshift.build.commit.id"] == "feedface"
+    assert set(new.manifests) == set(old.manifests)
+    changed = [name for name in old.manifests if old.manifests[name] != new.manifests[name]]
+    assert changed == ["0000_50_cluster-monitoring-operator_05_deployment.yaml"]
+    for name in changed:
+        assert new.manifests[name] == old.manifests[name].replace(old_prometheus.encode(), other_pullspec.encode())
+    assert new.metadata.previous == old.metadata.previous
+    assert new.image_references.annotations["release.openshift.io/from-release"] == sample_release.release
+
+
+def test_to_dir_to_file_and_dry_run_agree(sample_release, tmp_path) -> None:
+    stream = str(sample_release.stream_file)
+    dry = run_cli("new", "--insecure", "-f", stream, "--previous", "4.14.0,4.14.1", "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.strip().endswith(sample_release.digest)
+    written = run_cli("new", "--insecure", "-f", stream, "--previous", "4.14.0,4.14.1",
+                      "--to-dir", str(tmp_path / "dir"), "--to-file", str(tmp_path / "payload.tar.gz"))
+    assert written.returncode == 0, written.stderr
+    original = read_release(sample_release.release).payload.files()
+    assert {p.name: p.read_bytes() for p in (tmp_path / "dir").iterdir()} == original
+    from okd_release.release.source import open_payload_file
+
+    assert open_payload_file(tmp_path / "payload.tar.gz").payload.files() == original
+
+
+def test_exclude_include_and_name_metadata(sample_release, tmp_path) -> None:
+    result = run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--to-dir", str(tmp_path),
+                     "--name", "4.15.1", "--exclude", "console-operator", "--metadata", '{"url": "https://example.com"}')
+    assert result.returncode == 0, result.stderr
+    stream = json.loads((tmp_path / "image-references").read_text())
+    names = [t["name"] for t in stream["spec"]["tags"]]
+    assert "console-operator" not in names and "console" not in names  # console is only referenced by its operator
+    assert stream["metadata"]["name"] == "4.15.1"
+    metadata = json.loads((tmp_path / "release-metadata").read_text())
+    assert metadata == {"kind": "cincinnati-metadata-v0", "version": "4.15.1", "metadata": {"url": "https://example.com"}}
+    kept = run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--to-dir", str(tmp_path / "k"),
+                   "--exclude", "console-operator", "--include", "console")
+    assert "console" in (tmp_path / "k" / "image-references").read_text()
+
+
+def _one_line_error(result, *fragments: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _tags(host: str, repository: str) -> list[str]:
+    result = skopeo("list-tags", "--tls-verify=false", f"docker://{host}/{repository}", check=False)
+    return json.loads(result.stdout)["Tags"] if result.returncode == 0 else []
+
+
+def test_unknown_component_in_replacement_is_refused(sample_release) -> None:
+    result = run_cli("new", "--insecure", "--from-release", sample_release.release, "--to-image",
+                     f"{sample_release.host}/okd/bad1:1", f"no-such-thing={sample_release.release}")
+    _one_line_error(result, "unknown component 'no-such-thing'")
+    assert _tags(sample_release.host, "okd/bad1") == []
+
+
+def test_missing_image_is_refused_unless_allowed(sample_release, tmp_path) -> None:
+    stream = json.loads(sample_release.stream_file.read_text())
+    stream["spec"]["tags"].append({"name": "ghost", "from": {"kind": "DockerImage",
+                                                            "name": f"{sample_release.host}/okd/ghost:missing"}})
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(stream))
+    result = run_cli("new", "--insecure", "-f", str(path), "--to-image", f"{sample_release.host}/okd/bad2:1")
+    _one_line_error(result, "ghost", "not found")
+    assert _tags(sample_release.host, "okd/bad2") == []
+    allowed = run_cli("new", "--insecure", "-f", str(path), "--allow-missing-images", "--to-dir", str(tmp_path / "out"))
+    assert allowed.returncode == 0 and "warning: image 'ghost' not found" in allowed.stderr
+
+
+@pytest.mark.parametrize("content", ["{not json", "kind: Pod\n", '{"kind": "ImageStream", "spec": {"tags": [{"from": {}}]}}'])
+def test_malformed_image_stream_file_is_refused(sample_release, tmp_path, content: str) -> None:
+    path = tmp_path / "stream.json"
+    path.write_text(content)
+    result = run_cli("new", "--insecure", "-f", str(path), "--to-image", f"{sample_release.host}/okd/bad3:1")
+    _one_line_error(result, "image stream file")
+    assert _tags(sample_release.host, "okd/bad3") == []
+
+
+def test_operator_manifest_that_is_not_yaml_is_refused(sample_release, plain_registries, tmp_path) -> None:
+    layer = build_layer([LayerEntry.directory("manifests/"),
+                         LayerEntry.file("manifests/0000_50_broken_01_config.yaml", b"kind: [unclosed\n  : :\n")],
+                        tmp_path)
+    config = image_config([layer], {"io.openshift.release.operator": "true"}, "2024-01-01T00:00:00Z")
+    broken = push_image(RegistryStore(plain_registries.client(sample_release.host)), "okd/broken", "v1", [layer], config)
+    stream = json.loads(sample_release.stream_file.read_text())
+    stream["spec"]["tags"].append({"name": "broken-operator", "from": {
+        "kind": "DockerImage", "name": f"{sample_release.host}/okd/broken@{broken.digest}"}})
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(stream))
+    result = run_cli("new", "--insecure", "-f", str(path), "--to-image", f"{sample_release.host}/okd/bad4:1")
+    _one_line_error(result, "broken-operator", "0000_50_broken_01_config.yaml", "not valid YAML")
+    assert _tags(sample_release.host, "okd/bad4") == []
+
+
+def test_bad_flags_are_one_line_errors(sample_release) -> None:
+    _one_line_error(run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--dry-run", "--name", "four"),
+                    "not a semantic version")
+    _one_line_error(run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--dry-run", "prometheus"),
+                    "NAME=IMAGE")
+    _one_line_error(run_cli("new", "--insecure", "-f", str(sample_release.stream_file)), "nothing to do")
