@@ -110,7 +110,7 @@ def test_exclude_include_and_name_metadata(sample_release, tmp_path) -> None:
     assert stream["metadata"]["name"] == "4.15.1"
     metadata = json.loads((tmp_path / "release-metadata").read_text())
     assert metadata == {"kind": "cincinnati-metadata-v0", "version": "4.15.1", "metadata": {"url": "https://example.com"}}
-    kept = run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--to-dir", str(tmp_path / "k"),
+    run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--to-dir", str(tmp_path / "k"),
                    "--exclude", "console-operator", "--include", "console")
     assert "console" in (tmp_path / "k" / "image-references").read_text()
 

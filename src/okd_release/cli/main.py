@@ -6,6 +6,7 @@ import click
 
 from okd_release import __version__
 from okd_release.cli.image import image_group
+from okd_release.cli.info import info_command
 from okd_release.cli.release_new import new_command, sample_command
 
 
@@ -17,6 +18,7 @@ def cli() -> None:
 
 cli.add_command(image_group)
 cli.add_command(new_command)
+cli.add_command(info_command)
 cli.add_command(sample_command)
 
 

@@ -26,7 +26,7 @@ from okd_release.release.payload import (
     ReleaseMetadata,
     check_semver,
 )
-from okd_release.release.rewrite import image_mapper, parse_versions, strip_locator
+from okd_release.release.rewrite import image_mapper, strip_locator
 from okd_release.release.source import open_payload_dir, open_release
 
 FIXED_CREATED = "1970-01-01T00:00:00Z"
@@ -152,18 +152,6 @@ def _annotated(tag: ImageTag, component: ComponentImage) -> ImageTag:
     return ImageTag(tag.name, component.pullspec, annotations)
 
 
-def _versions(tags: list[ImageTag]) -> dict[str, tuple[str, str]]:
-    from okd_release.release.payload import ANNOTATION_DISPLAY_NAMES, ANNOTATION_VERSIONS
-
-    versions: dict[str, tuple[str, str]] = {}
-    for tag in tags:
-        if ANNOTATION_VERSIONS in tag.annotations:
-            for key, value in parse_versions(tag.annotations[ANNOTATION_VERSIONS],
-                                             tag.annotations.get(ANNOTATION_DISPLAY_NAMES, "")).items():
-                versions.setdefault(key, value)
-    return versions
-
-
 def _metadata(options: NewOptions, source: Source, version: str) -> ReleaseMetadata:
     base = source.metadata
     try:
@@ -194,7 +182,7 @@ def plan_release(registries: Registries, options: NewOptions) -> PlannedRelease:
     components, missing = resolve_all(registries, {t.name: t.pullspec for t in tags}, options.allow_missing_images)
     tags = [_annotated(t, components[t.name]) for t in tags if t.name in components]
     pullspecs = {t.name: t.pullspec for t in tags}
-    versions = _versions(tags)
+    versions = ImageStream("", tuple(tags)).component_versions()
     if source.manifests is not None:
         manifests = _rewrite_dir_manifests(source, pullspecs)
     else:

@@ -70,6 +70,18 @@ class ImageStream:
     def names(self) -> list[str]:
         return [t.name for t in self.tags]
 
+    def component_versions(self) -> dict[str, tuple[str, str]]:
+        """{key: (version, display name)} from the tags' io.openshift.build.versions annotations."""
+        from okd_release.release.rewrite import parse_versions
+
+        versions: dict[str, tuple[str, str]] = {}
+        for tag in self.tags:
+            if ANNOTATION_VERSIONS in tag.annotations:
+                parsed = parse_versions(tag.annotations[ANNOTATION_VERSIONS], tag.annotations.get(ANNOTATION_DISPLAY_NAMES, ""))
+                for key, value in parsed.items():
+                    versions.setdefault(key, value)
+        return versions
+
     def with_tags(self, tags: list[ImageTag]) -> ImageStream:
         return replace(self, tags=tuple(sorted(tags, key=lambda t: t.name)))
 
