@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from okd_release.release.info import ReleaseInfo, compare_url
+from okd_release.release.views import plain
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,10 @@ class ReleaseDiff:
     manifest_diffs: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
-        value = asdict(self)
+        value = plain(self)
         if not self.manifest_diffs:
-            value.pop("manifest_diffs")
-        return {_camel(k): v for k, v in value.items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+            value.pop("manifestDiffs")
+        return value
 
 
 def diff_releases(old: ReleaseInfo, new: ReleaseInfo, old_files: dict[str, bytes], new_files: dict[str, bytes],

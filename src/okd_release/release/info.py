@@ -7,8 +7,9 @@ build annotations).
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,6 +19,7 @@ from okd_release.release.components import ComponentImage, resolve
 from okd_release.release.payload import ANNOTATION_COMMIT, ANNOTATION_SOURCE, ImageTag
 from okd_release.release.rewrite import COMPONENT_VERSION_KEYS
 from okd_release.release.source import ReleaseImage
+from okd_release.release.views import plain
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,13 @@ class ReleaseInfo:
         raise PayloadError(f"release {self.name} has no image named {name!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        value = asdict(self)
+        value = plain(dataclasses.replace(self, files={}, images=()))
         value.pop("files")
-        value["component_versions"] = {v.name: {"version": v.version, "displayName": v.display_name}
-                                       for v in self.component_versions}
-        value["images"] = [{_camel(k): v for k, v in asdict(i).items() if v not in ("", None, ())} for i in self.images]
+        value["componentVersions"] = {v.name: {"version": v.version, "displayName": v.display_name}
+                                      for v in self.component_versions}
+        value["images"] = [plain(image, skip_empty=True) for image in self.images]
         value["platforms"] = [{"platform": p, "digest": d} for p, d in self.platforms]
-        value["upgrades"] = list(self.upgrades)
-        value["warnings"] = list(self.warnings)
-        return {_camel(k): v for k, v in value.items() if v is not None}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+        return {k: v for k, v in value.items() if v is not None}
 
 
 def commit_url(source: str, commit: str) -> str:
