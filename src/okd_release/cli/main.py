@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from okd_release import __version__
+from okd_release.cli.extract import extract_command
 from okd_release.cli.image import image_group
 from okd_release.cli.info import info_command
 from okd_release.cli.release_new import new_command, sample_command
@@ -19,6 +20,7 @@ def cli() -> None:
 cli.add_command(image_group)
 cli.add_command(new_command)
 cli.add_command(info_command)
+cli.add_command(extract_command)
 cli.add_command(sample_command)
 
 

@@ -22,6 +22,9 @@ def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None,
     """Write `chunks` to `path` via a temporary file; verify `digest` before the rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o644 & ~umask)
     try:
         with os.fdopen(handle, "wb") as out:
             source = digests.verified(chunks, digest, what) if digest else chunks

@@ -59,6 +59,10 @@ def installer_binary(kind: str, rng: random.Random) -> bytes:
     return fake_binary(kind, "openshift-install", rng, markers.RELEASE_IMAGE + b"\x00gap\x00" + markers.RELEASE_VERSION)
 
 
+def client_binary(kind: str, rng: random.Random) -> bytes:
+    return fake_binary(kind, "oc", rng, markers.RELEASE_VERSION)
+
+
 def _manifest(component: str, kind: str, name: str, images: list[str]) -> bytes:
     lines = [
         "apiVersion: apps/v1" if kind == "Deployment" else "apiVersion: v1",
@@ -128,9 +132,9 @@ def components(images: int) -> list[Component]:
         _program("hyperkube", "usr/bin/hyperkube", rng, {ANNOTATION_VERSIONS: f"kubernetes={KUBERNETES},kubectl={KUBERNETES}"}),
         Component("machine-os-content", [LayerEntry.file("srv/repo/README", b"machine-os content\n")],
                   {ANNOTATION_VERSIONS: f"machine-os={MACHINE_OS}", ANNOTATION_DISPLAY_NAMES: "machine-os=Fedora CoreOS"}),
-        _program("cli", "usr/bin/oc", rng),
+        Component("cli", [LayerEntry.file("usr/bin/oc", client_binary("linux", rng), 0o755)]),
         Component("cli-artifacts", [
-            LayerEntry.file(f"usr/share/openshift/{d}/{n}", fake_binary(d.split("_")[0], f"oc-{d}", rng), 0o755)
+            LayerEntry.file(f"usr/share/openshift/{d}/{n}", client_binary(d.split("_")[0], rng), 0o755)
             for d, n in CLI_ARTIFACT_DIRS.items()
         ]),
         Component("installer", [LayerEntry.file("usr/bin/openshift-install", installer_binary("linux", rng), 0o755)]),

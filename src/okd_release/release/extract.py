@@ -1,0 +1,37 @@
+"""`extract`: the release-manifests to a directory, or one file of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from okd_release.errors import PayloadError
+from okd_release.image.disk import atomic_write
+from okd_release.release.payload import MANIFESTS_DIR
+from okd_release.release.source import ReleaseImage
+from okd_release.release.unpack import UnpackResult, unpack
+
+
+def _in_manifests(name: str) -> str | None:
+    prefix = MANIFESTS_DIR + "/"
+    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else None
+
+
+def extract_manifests(release: ReleaseImage, target: Path) -> UnpackResult:
+    """Write every file of /release-manifests/ under `target`, streamed from the payload layer."""
+    if release.store is None or release.image is None or release.reference is None:
+        target.mkdir(parents=True, exist_ok=True)
+        result = UnpackResult()
+        for name, data in sorted(release.payload.files().items()):
+            atomic_write(target / name, [data])
+            result.written.append(name)
+        return result
+    layer = release.image.layers[-1]
+    with release.store.open_blob(release.reference.repository, layer.digest, layer.size) as chunks:
+        return unpack(chunks, target, _in_manifests)
+
+
+def manifest_file(release: ReleaseImage, name: str) -> bytes:
+    files = release.payload.files()
+    if name not in files:
+        raise PayloadError(f"release {release.name} has no file {name!r} in release-manifests")
+    return files[name]
