@@ -56,6 +56,9 @@ class TransferSummary:
     blobs_mounted: int = 0
     bytes_copied: int = 0
     bytes_total: int = 0
+    blobs_total: int = 0
+    blobs_missing: int = 0
+    bytes_missing: int = 0
     retries: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -65,7 +68,9 @@ class TransferSummary:
         return {
             "images": self.images, "imagesFailed": self.images_failed, "blobsCopied": self.blobs_copied,
             "blobsSkipped": self.blobs_skipped, "blobsMounted": self.blobs_mounted, "bytesCopied": self.bytes_copied,
-            "bytesTotal": self.bytes_total, "retries": self.retries, "seconds": round(self.seconds, 3),
+            "bytesTotal": self.bytes_total, "blobsTotal": self.blobs_total, "blobsMissing": self.blobs_missing,
+            "bytesMissing": self.bytes_missing,
+            "retries": self.retries, "seconds": round(self.seconds, 3),
             "errors": self.errors,
         }
 
@@ -147,8 +152,10 @@ class Transfer:
                 blob_jobs.setdefault(key, (image.copy.source, image.copy.target, blob))
         self.summary.images = len(copies)
         self.summary.bytes_total = sum(job[2].size for job in blob_jobs.values())
+        self.summary.blobs_total = len(blob_jobs)
         self.progress.planned(len(images), len(blob_jobs), self.summary.bytes_total)
         if self.dry_run:
+            self._measure_missing(list(blob_jobs.values()))
             return self.summary
         workers = self.max_per_registry * max(1, len({c.target.store.key for c in copies}))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -163,6 +170,18 @@ class Transfer:
                 + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else "")
             )
         return self.summary
+
+    def _measure_missing(self, jobs: list[tuple[Endpoint, Endpoint, Descriptor]]) -> None:
+        """For a dry run: which blobs the target lacks (HEAD only, nothing is written)."""
+
+        def missing(job: tuple[Endpoint, Endpoint, Descriptor]) -> int | None:
+            _, target, blob = job
+            with self._limit(target.store):
+                return None if target.store.blob_size(target.repository, blob.digest) is not None else blob.size
+
+        with ThreadPoolExecutor(max_workers=self.max_per_registry) as pool:
+            sizes = [size for size in pool.map(missing, jobs) if size is not None]
+        self.summary.blobs_missing, self.summary.bytes_missing = len(sizes), sum(sizes)
 
     def _push_image(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
         copy = image.copy

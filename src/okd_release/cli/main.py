@@ -8,6 +8,7 @@ from okd_release import __version__
 from okd_release.cli.extract import extract_command
 from okd_release.cli.image import image_group
 from okd_release.cli.info import info_command
+from okd_release.cli.mirror import mirror_command
 from okd_release.cli.release_new import new_command, sample_command
 
 
@@ -21,6 +22,7 @@ cli.add_command(image_group)
 cli.add_command(new_command)
 cli.add_command(info_command)
 cli.add_command(extract_command)
+cli.add_command(mirror_command)
 cli.add_command(sample_command)
 
 

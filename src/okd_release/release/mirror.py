@@ -1,0 +1,139 @@
+"""`mirror`: copy a release and every image it references to a registry or a directory, and back.
+
+Every component goes into one target repository as `<version>-<arch>-<name>`, the release as
+`<version>-<arch>` (oc's layout). An on-disk mirror uses oc's `file://` layout in `v2/openshift/release`
+and records the release it holds in `okd-release-mirror.json`, written last, so that `--from-dir` finds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from okd_release import reference as references
+from okd_release.errors import ConfigError
+from okd_release.image.disk import DiskStore, atomic_write
+from okd_release.image.manifest import Platform
+from okd_release.image.store import ImageStore, open_store
+from okd_release.progress import ProgressListener
+from okd_release.reference import Reference
+from okd_release.registry.session import Registries
+from okd_release.release.instructions import MirrorSource, mirror_sources
+from okd_release.release.source import ReleaseImage, open_release
+from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
+
+DISK_REPOSITORY = "openshift/release"
+DISK_INDEX = "okd-release-mirror.json"
+ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+@dataclass
+class MirrorOptions:
+    source: str | None = None
+    from_dir: Path | None = None
+    to: str | None = None
+    to_release_image: str | None = None
+    to_dir: Path | None = None
+    dry_run: bool = False
+    max_per_registry: int = 6
+    filter_by_os: Platform | None = None
+
+
+@dataclass
+class MirrorResult:
+    release: ReleaseImage
+    copies: list[ImageCopy]
+    summary: TransferSummary
+    release_target: str
+    sources: list[MirrorSource] = field(default_factory=list)
+
+
+def _open_source(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, str]:
+    """The release to mirror and the pullspec it was originally published under."""
+    if options.from_dir:
+        if options.source and options.source.startswith("file://"):
+            return open_release(registries, options.source, options.filter_by_os, options.from_dir), options.source
+        index_path = options.from_dir / DISK_INDEX
+        try:
+            index = json.loads(index_path.read_text())
+        except (OSError, ValueError):
+            raise ConfigError(f"{options.from_dir} holds no complete mirror ({DISK_INDEX} missing or invalid)") from None
+        release = open_release(registries, index["release"], options.filter_by_os, options.from_dir)
+        return release, str(index.get("source", ""))
+    if not options.source:
+        raise ConfigError("give --from (a release image) or --from-dir (an on-disk mirror)")
+    return open_release(registries, options.source, options.filter_by_os), options.source
+
+
+def release_tag(release: ReleaseImage, keep_list: bool) -> str:
+    """oc's tag: `<version>-<arch>` (x86_64, aarch64, ...), `<version>-multi` for a kept manifest list."""
+    architecture = release.config.platform.architecture if release.config else "amd64"
+    return f"{release.payload.version}-{'multi' if keep_list else ARCH_NAMES.get(architecture, architecture)}"
+
+
+def keeps_list(release: ReleaseImage, options: MirrorOptions) -> bool:
+    return release.index is not None and options.filter_by_os is None
+
+
+def _target(registries: Registries, options: MirrorOptions) -> tuple[ImageStore, Reference]:
+    if options.to and options.to_dir:
+        raise ConfigError("use either --to or --to-dir")
+    if options.to_dir:
+        return DiskStore(options.to_dir), references.parse(f"file://{DISK_REPOSITORY}")
+    if not options.to:
+        raise ConfigError("give --to (a repository) or --to-dir (a directory)")
+    target = references.parse(options.to)
+    if target.digest or (target.tag and target.tag != "latest") or options.to.rsplit("/", 1)[-1].count(":"):
+        raise ConfigError("--to must be an image repository, without a tag or digest")
+    return open_store(target, registries), target
+
+
+def _component_source(registries: Registries, release: ReleaseImage, pullspec: str, options: MirrorOptions) -> Endpoint:
+    if options.from_dir:
+        assert release.store is not None and release.reference is not None
+        return Endpoint(release.store, release.reference.repository)
+    reference = references.parse(pullspec)
+    return Endpoint(open_store(reference, registries), reference.repository)
+
+
+def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, list[ImageCopy], str, list[MirrorSource]]:
+    release, original = _open_source(registries, options)
+    store, target = _target(registries, options)
+    keep_list = keeps_list(release, options)
+    tag = release_tag(release, keep_list)
+    destination = Endpoint(store, target.repository)
+    assert release.store is not None and release.reference is not None
+    release_source = Endpoint(release.store, release.reference.repository)
+    release_digest = release.digest if keep_list or not release.image else release.image.digest
+    copies = [ImageCopy("release", release_source, release_digest, destination, (tag,))]
+    release_target = f"{target.name}:{tag}"
+    if options.to_release_image:
+        extra = references.parse(options.to_release_image)
+        copies.append(ImageCopy("release-image", release_source, release_digest,
+                                Endpoint(open_store(extra, registries), extra.repository), (extra.tag,) if extra.tag else ()))
+        release_target = str(extra)
+    for image in release.payload.image_references.tags:
+        digest = references.parse(image.pullspec).digest
+        if not digest:
+            raise ConfigError(f"image {image.name} is not referenced by digest ({image.pullspec}); a release must be")
+        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options), digest,
+                                destination, (f"{tag}-{image.name}",)))
+    sources = {references.parse(t.pullspec).name for t in release.payload.image_references.tags}
+    if original and not original.startswith("file://"):
+        sources.add(references.parse(original).name)
+    mirrors = [] if options.to_dir else mirror_sources(sources, target.name)
+    return release, copies, release_target, mirrors
+
+
+def run_mirror(registries: Registries, options: MirrorOptions, progress: ProgressListener | None = None) -> MirrorResult:
+    release, copies, release_target, mirrors = plan_mirror(registries, options)
+    transfer = Transfer(options.max_per_registry, progress, [options.filter_by_os] if options.filter_by_os else None,
+                        registries.options.retry, options.dry_run)
+    summary = transfer.run(copies)
+    if options.to_dir and not options.dry_run:
+        index = {"release": f"file://{DISK_REPOSITORY}:{release_tag(release, keeps_list(release, options))}",
+                 "source": options.source if not options.from_dir else release.name,
+                 "version": release.payload.version, "digest": release.digest}
+        atomic_write(options.to_dir / DISK_INDEX, [json.dumps(index, indent=2).encode()])
+    return MirrorResult(release, copies, summary, release_target, mirrors)
