@@ -144,3 +144,11 @@ def sample_release(source_registry, tmp_path_factory: pytest.TempPathFactory) ->
     release = built.stdout.strip()
     return SampleRelease(host, "okd/content", stream_file, release, tag, release.split("@", 1)[1],
                          "4.15.0-0.okd-sample", ("4.14.0", "4.14.1"))
+
+
+@pytest.fixture(scope="module")
+def plain_registries_module() -> Iterator[Registries]:
+    from okd_release.registry.credentials import CredentialStore
+
+    with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
+        yield registries

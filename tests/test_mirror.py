@@ -1,0 +1,184 @@
+"""`okd-release mirror` between real registries and directories: complete, idempotent, resumable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from okd_release.image.store import RegistryStore
+from okd_release.release.sample import push_sample, write_image_stream
+from tests.conftest import run_cli, skopeo
+from tests.release_helpers import read_release
+
+
+def _mirror(*args: str):
+    result = run_cli("mirror", "--insecure", *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _summary(*args: str) -> dict:
+    return json.loads(_mirror(*args, "-o", "json").stdout)
+
+
+def test_mirror_to_registry_is_complete_and_rerun_copies_nothing(sample_release, second_registry) -> None:
+    target = f"{second_registry.host}/mirror/okd"
+    first = _summary("--from", sample_release.release, "--to", target)
+    assert first["blobsCopied"] == first["blobsTotal"] > 0 and first["imagesFailed"] == []
+    tag = f"{target}:{sample_release.version}-x86_64"
+    assert first["releaseTarget"] == tag
+    mirrored = json.loads(run_cli("info", "--insecure", "-o", "json", tag).stdout)
+    original = json.loads(run_cli("info", "--insecure", "-o", "json", sample_release.release).stdout)
+    assert mirrored["digest"] == sample_release.digest
+    assert [(i["name"], i["digest"]) for i in mirrored["images"]] == [(i["name"], i["digest"]) for i in original["images"]]
+    for image in original["images"]:
+        inspected = json.loads(skopeo("inspect", "--tls-verify=false",
+                                      f"docker://{target}:{sample_release.version}-x86_64-{image['name']}").stdout)
+        assert inspected["Digest"] == image["digest"]
+        skopeo("inspect", "--tls-verify=false", f"docker://{target}@{image['digest']}")
+    second = _summary("--from", sample_release.release, "--to", target)
+    assert second["blobsCopied"] == 0 and second["blobsSkipped"] == second["blobsTotal"]
+
+
+def test_shared_blobs_are_copied_once_and_dry_run_counts_what_is_missing(sample_release, second_registry) -> None:
+    target = f"{second_registry.host}/dry/okd"
+    dry = _mirror("--from", sample_release.release, "--to", target, "--dry-run")
+    assert f"-> {target}:{sample_release.version}-x86_64-prometheus" in dry.stdout
+    plan = _summary("--from", sample_release.release, "--to", target, "--dry-run")
+    assert plan["blobsCopied"] == 0 and plan["blobsMissing"] == plan["blobsTotal"]
+    assert skopeo("list-tags", "--tls-verify=false", f"docker://{target}", check=False).returncode != 0
+    release = read_release(sample_release.release)
+    images = len(release.payload.image_references.tags)
+    # one shared base layer + per image (config + own layer) + the release's config and payload layer
+    assert plan["blobsTotal"] == 1 + 2 * images + 2
+
+
+def test_mirror_within_one_registry_mounts_blobs(sample_release) -> None:
+    summary = _summary("--from", sample_release.release, "--to", f"{sample_release.host}/mounted/okd")
+    assert summary["blobsMounted"] == summary["blobsTotal"] and summary["blobsCopied"] == 0
+
+
+def test_registry_to_disk_and_back_gives_the_same_digests(sample_release, second_registry, tmp_path) -> None:
+    disk = tmp_path / "mirror"
+    _mirror("--from", sample_release.release, "--to-dir", str(disk))
+    index = json.loads((disk / "okd-release-mirror.json").read_text())
+    assert index["digest"] == sample_release.digest
+    for blob in (disk / "v2/openshift/release/blobs").iterdir():
+        assert "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+    target = f"{second_registry.host}/airgap/okd"
+    upload = _mirror("--from-dir", str(disk), "--to", target, "--print-mirror-instructions", "idms",
+                     "--write-mirror-instructions", str(tmp_path / "config"))
+    assert "kind: ImageDigestMirrorSet" in upload.stdout
+    mirrored = read_release(f"{target}:{sample_release.version}-x86_64")
+    assert mirrored.digest == sample_release.digest
+    original = read_release(sample_release.release)
+    assert mirrored.payload.files() == original.payload.files()
+    for tag in original.payload.image_references.tags:
+        digest = tag.pullspec.split("@")[1]
+        skopeo("inspect", "--tls-verify=false", f"docker://{target}@{digest}")
+    idms = yaml.safe_load((tmp_path / "config/imagedigestmirrorset.yaml").read_text())
+    sources = {m["source"] for m in idms["spec"]["imageDigestMirrors"]}
+    assert sources == {f"{sample_release.host}/okd/content", f"{sample_release.host}/okd/release"}
+    assert all(m["mirrors"] == [target] for m in idms["spec"]["imageDigestMirrors"])
+    snippet = yaml.safe_load((tmp_path / "config/install-config-mirrors.yaml").read_text())
+    assert snippet["imageDigestSources"] == idms["spec"]["imageDigestMirrors"]
+
+
+def test_icsp_instructions_by_default(sample_release, second_registry) -> None:
+    out = _mirror("--from", sample_release.release, "--to", f"{second_registry.host}/icsp/okd").stdout
+    documents = out.split("ImageContentSourcePolicy:\n\n", 1)[1]
+    icsp = yaml.safe_load(documents)
+    assert icsp["kind"] == "ImageContentSourcePolicy" and icsp["apiVersion"] == "operator.openshift.io/v1alpha1"
+    assert "imageContentSources:" in out
+    none = _mirror("--from", sample_release.release, "--to", f"{second_registry.host}/icsp/okd",
+                   "--print-mirror-instructions", "none").stdout
+    assert "ImageContentSourcePolicy" not in none and "Success" in none
+
+
+def test_bad_targets_are_one_line_errors(sample_release, second_registry, tmp_path) -> None:
+    for args, fragment in (
+        (("--from", sample_release.release, "--to", f"{second_registry.host}/x/y:tag"), "without a tag or digest"),
+        (("--from", sample_release.release), "give --to"),
+        (("--from-dir", str(tmp_path), "--to", f"{second_registry.host}/x/y"), "holds no complete mirror"),
+        (("--from", f"{sample_release.host}/okd/content:prometheus", "--to", f"{second_registry.host}/x/y"),
+         "not a release image"),
+    ):
+        result = run_cli("mirror", "--insecure", *args)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+@pytest.fixture(scope="module")
+def big_release(source_registry, tmp_path_factory, plain_registries_module) -> str:
+    """A release whose images carry 6 MB layers, so that a mirror takes long enough to interrupt."""
+    directory = tmp_path_factory.mktemp("big")
+    sample = push_sample(RegistryStore(plain_registries_module.client(source_registry.host)), "big/content", layer_mb=6)
+    write_image_stream(sample.stream, directory / "stream.json")
+    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image",
+                    f"{source_registry.host}/big/release:1")
+    assert built.returncode == 0, built.stderr
+    return built.stdout.strip()
+
+
+def _kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            break
+        assert process.poll() is None, "the mirror finished before it could be interrupted"
+        time.sleep(0.005)
+    assert process.poll() is None, "the mirror finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def _registry_blobs(storage: Path) -> int:
+    root = storage / "docker/registry/v2/blobs/sha256"
+    return sum(1 for _ in root.glob("*/*/data")) if root.exists() else 0
+
+
+def _start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "okd_release", "mirror", "--insecure", "--max-per-registry", "1", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HOME": "/nonexistent"})
+
+
+def test_interrupted_mirror_resumes_and_copies_only_the_remainder(big_release, second_registry) -> None:
+    target = f"{second_registry.host}/resume/okd"
+    process = _start("--from", big_release, "--to", target)
+    _kill_when(process, lambda: _registry_blobs(second_registry.storage) >= 6)
+    present = _registry_blobs(second_registry.storage)
+    rerun = _summary("--from", big_release, "--to", target)
+    assert rerun["blobsSkipped"] >= present - 1  # a blob may have landed as the process was killed
+    assert 0 < rerun["blobsCopied"] < rerun["blobsTotal"]
+    assert rerun["blobsCopied"] + rerun["blobsSkipped"] == rerun["blobsTotal"]
+    assert read_release(f"{target}:{_version(big_release)}-x86_64").digest == big_release.split("@")[1]
+    again = _summary("--from", big_release, "--to", target)
+    assert again["blobsCopied"] == 0
+
+
+def _version(pullspec: str) -> str:
+    return read_release(pullspec).payload.version
+
+
+def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(big_release, tmp_path) -> None:
+    disk = tmp_path / "mirror"
+    blobs = disk / "v2/openshift/release/blobs"
+    process = _start("--from", big_release, "--to-dir", str(disk))
+    _kill_when(process, lambda: blobs.exists() and sum(1 for p in blobs.iterdir() if not p.name.startswith(".")) >= 6)
+    assert not (disk / "okd-release-mirror.json").exists()
+    for blob in blobs.iterdir():
+        if not blob.name.startswith(".partial-"):
+            assert "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+    rerun = _summary("--from", big_release, "--to-dir", str(disk))
+    assert 0 < rerun["blobsCopied"] < rerun["blobsTotal"]
+    assert json.loads((disk / "okd-release-mirror.json").read_text())["digest"] == big_release.split("@")[1]
