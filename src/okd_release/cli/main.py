@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from okd_release import __version__
+from okd_release.cli.demo import demo_command
 from okd_release.cli.extract import extract_command
 from okd_release.cli.image import image_group
 from okd_release.cli.info import info_command
@@ -23,6 +24,7 @@ cli.add_command(new_command)
 cli.add_command(info_command)
 cli.add_command(extract_command)
 cli.add_command(mirror_command)
+cli.add_command(demo_command)
 cli.add_command(sample_command)
 
 

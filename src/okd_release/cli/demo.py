@@ -1,0 +1,69 @@
+"""`okd-release demo`: the whole tool on a throwaway local registry, each step shown as the command a user runs."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from okd_release import localregistry
+from okd_release.cli.common import handle_errors
+from okd_release.errors import OkdReleaseError
+
+NUL = b"\x00"
+
+
+def _run(*args: str, show_lines: int = 40) -> str:
+    click.secho(f"\n$ okd-release {shlex.join(args)}", bold=True)
+    completed = subprocess.run([sys.executable, "-m", "okd_release", *args], capture_output=True, text=True)
+    lines = (completed.stdout + completed.stderr).rstrip().splitlines()
+    for line in lines[:show_lines]:
+        click.echo(line)
+    if len(lines) > show_lines:
+        click.echo(f"... ({len(lines) - show_lines} more lines)")
+    if completed.returncode != 0:
+        raise OkdReleaseError(f"demo step failed: okd-release {shlex.join(args)}")
+    return completed.stdout.strip()
+
+
+@click.command("demo")
+@click.option("--keep", is_flag=True, help="Leave the registries running and the files in place at the end.")
+@handle_errors
+def demo_command(keep: bool) -> None:
+    """Start a throwaway registry, push a sample release, then run info, new, extract and mirror on it."""
+    work = Path(tempfile.mkdtemp(prefix="okd-release-demo-"))
+    source = localregistry.start(work / "source")
+    mirror = localregistry.start(work / "mirror")
+    click.echo(f"Started docker-registry on {source.host} (source) and {mirror.host} (mirror); files in {work}")
+    try:
+        stream = work / "image-stream.json"
+        _run("sample", "--insecure", "--to", f"{source.host}/okd/content", "--image-stream-file", str(stream))
+        release = _run("new", "--insecure", "-f", str(stream), "--to-image", f"{source.host}/okd/release:4.15.0-0.okd-sample",
+                       "--previous", "4.14.0")
+        _run("info", "--insecure", release)
+        _run("info", "--insecure", "--commit-urls", release, show_lines=12)
+        _run("extract", "--insecure", release, "--to", str(work / "manifests"))
+        _run("extract", "--insecure", release, "--command", "openshift-install", "--command-os", "linux",
+             "--to", str(work / "bin"))
+        pinned = (work / "bin" / "openshift-install").read_bytes()
+        start = pinned.index(release.encode())
+        value = pinned[start:pinned.index(NUL, start)].decode()
+        click.echo(f"openshift-install now installs: {value}")
+        _run("mirror", "--insecure", "--from", release, "--to", f"{mirror.host}/mirror/okd", "--print-mirror-instructions",
+             "idms", show_lines=60)
+        _run("mirror", "--insecure", "--from", release, "--to", f"{mirror.host}/mirror/okd", "-o", "json", show_lines=20)
+        _run("mirror", "--insecure", "--from", release, "--to-dir", str(work / "disk"))
+        _run("info", "--insecure", f"{mirror.host}/mirror/okd:4.15.0-0.okd-sample-x86_64", "-o", "pullspec")
+        click.secho("\nDemo complete.", bold=True)
+    finally:
+        if keep:
+            click.echo(f"Registries left running on {source.host} and {mirror.host}; files in {work}")
+        else:
+            source.remove()
+            mirror.remove()
+            shutil.rmtree(work, ignore_errors=True)
