@@ -152,3 +152,21 @@ def plain_registries_module() -> Iterator[Registries]:
 
     with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
         yield registries
+
+
+@pytest.fixture
+def fault_proxy():
+    """Start fault proxies in front of registries: `fault_proxy(upstream_host, FaultPlan(...))`."""
+    from tests.faultproxy import start_proxy
+
+    servers = []
+
+    def start(upstream: str, plan=None):
+        server = start_proxy(upstream, plan)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -14,6 +14,7 @@ import yaml
 
 from okd_release.errors import OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
+from okd_release.registry.retry import RETRIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +39,8 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
     if loglevel:
         logging.basicConfig(level=logging.DEBUG if loglevel >= 4 else logging.INFO, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
+        # the HTTP libraries' own debug output is not needed; requests are logged by okd_release.
+        logging.getLogger("httpcore").setLevel(logging.INFO)
     return Registries(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
                                       max_connections=max_connections))
 
@@ -48,8 +51,11 @@ def handle_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            _report_retries()
+            return result
         except OkdReleaseError as error:
+            _report_retries()
             click.echo(f"error: {_one_line(str(error))}", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
@@ -60,6 +66,11 @@ def handle_errors(command: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report_retries() -> None:
+    if RETRIES.count:
+        click.echo(f"info: {RETRIES.count} transient failures were retried", err=True)
 
 
 def _one_line(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -9,12 +10,14 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from okd_release import mediatypes
+from okd_release.errors import ManifestError
 from okd_release.image.manifest import Descriptor
 
 FIXED_MTIME = 0
@@ -136,10 +139,22 @@ class ChunkReader(io.RawIOBase):
             pass
 
 
-def open_tar_stream(chunks: Iterator[bytes]) -> tuple[tarfile.TarFile, ChunkReader]:
+@contextlib.contextmanager
+def layer_tar(chunks: Iterator[bytes], what: str) -> Iterator[tarfile.TarFile]:
+    """A streamed layer as a tar file; the rest of the blob is read on exit so that its digest is verified.
+
+    A layer that does not parse is reported as a digest mismatch when its bytes are wrong, else as an
+    invalid layer; never as a tar library error.
+    """
     reader = ChunkReader(chunks)
     buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)  # type: ignore[assignment]
-    return tarfile.open(fileobj=buffered, mode="r|*"), reader
+    try:
+        with tarfile.open(fileobj=buffered, mode="r|*") as tar:
+            yield tar
+    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as error:
+        reader.drain()  # raises DigestMismatch if the bytes are not the blob's
+        raise ManifestError(f"{what} is not a valid tar layer: {error}") from None
+    reader.drain()
 
 
 def normalise(name: str) -> str:
@@ -150,20 +165,19 @@ def normalise(name: str) -> str:
     return name.rstrip("/")
 
 
-def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
+def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str = "layer",
+               limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
     """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified."""
     found: dict[str, bytes] = {}
-    tar, reader = open_tar_stream(chunks)
-    with tar:
+    with layer_tar(chunks, what) as tar:
         for member in tar:
             name = normalise(member.name)
             if member.isreg() and wanted(name):
                 if member.size > limit:
-                    raise ValueError(f"{name} is larger than {limit} bytes")
+                    raise ManifestError(f"{what}: {name} is larger than {limit} bytes")
                 handle = tar.extractfile(member)
                 assert handle is not None
                 found[name] = handle.read()
-    reader.drain()
     return found
 
 

@@ -116,6 +116,7 @@ class Transport:
                 request_headers["Authorization"] = authorization
             request = client.build_request(method, url, headers=request_headers, content=content, params=params)
             response = client.send(request, stream=stream)
+            log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:
                 return response
             challenge = response.headers.get("WWW-Authenticate", "")

@@ -27,7 +27,7 @@ def extract_manifests(release: ReleaseImage, target: Path) -> UnpackResult:
         return result
     layer = release.image.layers[-1]
     with release.store.open_blob(release.reference.repository, layer.digest, layer.size) as chunks:
-        return unpack(chunks, target, _in_manifests)
+        return unpack(chunks, target, _in_manifests, f"payload layer {layer.digest} of {release.name}")
 
 
 def manifest_file(release: ReleaseImage, name: str) -> bytes:

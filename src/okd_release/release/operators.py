@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
-from okd_release.errors import PayloadError
+from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
 from okd_release.release.components import ComponentImage
 from okd_release.release.payload import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageStream
@@ -31,8 +31,12 @@ def read_operator_files(component: ComponentImage, all_layers: bool = False) -> 
             name.endswith(MANIFEST_SUFFIXES) or name == f"manifests/{IMAGE_REFERENCES}")
 
     for layer in layers:
-        with component.store.open_blob(component.reference.repository, layer.digest, layer.size) as chunks:
-            found = read_files(chunks, wanted)
+        what = f"layer {layer.digest} of operator {component.name}"
+        try:
+            with component.store.open_blob(component.reference.repository, layer.digest, layer.size) as chunks:
+                found = read_files(chunks, wanted, what)
+        except DigestMismatch as error:
+            raise DigestMismatch(f"operator {component.name}: {error}") from None
         files.update({name.split("/", 1)[1]: data for name, data in found.items()})
     return files
 

@@ -44,7 +44,7 @@ class ReleaseImage:
 
 def _payload_files(chunks, where: str) -> dict[str, bytes]:  # noqa: ANN001
     prefix = MANIFESTS_DIR + "/"
-    files = read_files(chunks, lambda name: name.startswith(prefix) and "/" not in name[len(prefix):])
+    files = read_files(chunks, lambda name: name.startswith(prefix) and "/" not in name[len(prefix):], where)
     return {name[len(prefix):]: data for name, data in files.items()}
 
 
@@ -81,9 +81,9 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
     layer = image.layers[-1]
     with store.open_blob(reference.repository, layer.digest, layer.size) as chunks:
         try:
-            files = _payload_files(chunks, str(reference))
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise PayloadError(f"{reference} is not a release image: its last layer is not a tar.gz ({error})") from None
+            files = _payload_files(chunks, f"layer {layer.digest} of {reference}")
+        except ManifestError as error:
+            raise PayloadError(f"{reference} is not a release image: {error}") from None
     if "image-references" not in files:
         raise PayloadError(f"{reference} is not a release image: no release-manifests in its last layer")
     payload = Payload.from_files(files, str(reference))

@@ -16,9 +16,9 @@ import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from okd_release.errors import ConfigError, NotFound, PayloadError
+from okd_release.errors import ConfigError, DigestMismatch, NotFound, PayloadError
 from okd_release.image.disk import atomic_write
-from okd_release.image.layer import COPY_BUFFER, normalise, open_tar_stream
+from okd_release.image.layer import COPY_BUFFER, layer_tar, normalise
 from okd_release.registry.session import Registries
 from okd_release.release import markers
 from okd_release.release.components import ComponentImage, resolve
@@ -158,15 +158,16 @@ def _find_file(component: ComponentImage, path: str, work: Path, replacements: l
     """Stream layers from the top down until one holds `path`; pin it into a temporary file."""
     repository = component.reference.repository
     for layer in reversed(component.image.layers):
-        with component.store.open_blob(repository, layer.digest, layer.size) as chunks:
-            tar, reader = open_tar_stream(chunks)
-            found: tuple[Path, list[str]] | None = None
-            with tar:
+        found: tuple[Path, list[str]] | None = None
+        what = f"layer {layer.digest} of image {component.name}"
+        try:
+            with component.store.open_blob(repository, layer.digest, layer.size) as chunks, layer_tar(chunks, what) as tar:
                 for member in tar:
                     if member.isreg() and normalise(member.name) == path:
                         found = _write_pinned(tar, member, work, replacements)
                         break
-            reader.drain()
+        except DigestMismatch as error:
+            raise DigestMismatch(f"image {component.name}: {error}") from None
         if found:
             return found
     raise NotFound(f"image {component.name} ({component.pullspec}) has no file /{path}")

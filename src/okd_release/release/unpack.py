@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from okd_release.image.disk import atomic_write
-from okd_release.image.layer import COPY_BUFFER, open_tar_stream
+from okd_release.image.layer import COPY_BUFFER, layer_tar
 
 
 @dataclass
@@ -45,13 +47,39 @@ def _member_chunks(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator[by
         yield chunk
 
 
-def unpack(chunks: Iterator[bytes], target: Path, select: Callable[[str], str | None]) -> UnpackResult:
-    """Extract the members `select` maps to a relative path (None: not wanted) from a streamed tar layer."""
+def unpack(chunks: Iterator[bytes], target: Path, select: Callable[[str], str | None], what: str = "layer") -> UnpackResult:
+    """Extract the members `select` maps to a relative path (None: not wanted) from a streamed tar layer.
+
+    Entries land in a staging directory inside `target` and are moved into place only once the whole
+    layer has been read and its digest verified, so a corrupt layer leaves nothing behind.
+    """
     target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target, prefix=".okd-unpack-"))
+    try:
+        result = _unpack_into(chunks, staging, select, what)
+        _move_into_place(staging, target.resolve())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    for path in sorted(staging.rglob("*"), key=lambda p: len(p.parts)):
+        destination = target / path.relative_to(staging)
+        if path.is_dir() and not path.is_symlink():
+            if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+                destination.unlink()
+            destination.mkdir(exist_ok=True)
+            continue
+        if destination.is_dir() and not destination.is_symlink():
+            shutil.rmtree(destination)
+        os.replace(path, destination)
+
+
+def _unpack_into(chunks: Iterator[bytes], target: Path, select: Callable[[str], str | None], what: str) -> UnpackResult:
     root = target.resolve()
     result = UnpackResult()
-    tar, reader = open_tar_stream(chunks)
-    with tar:
+    with layer_tar(chunks, what) as tar:
         for member in tar:
             raw = member.name
             cleaned = _clean(raw)
@@ -67,7 +95,6 @@ def unpack(chunks: Iterator[bytes], target: Path, select: Callable[[str], str | 
                 continue
             link = _clean(member.linkname) if member.islnk() else None
             _unpack_member(tar, member, root, relative, select(link) if link else None, result)
-    reader.drain()
     return result
 
 

@@ -1,0 +1,84 @@
+"""Faults between us and a real registry: transient errors are retried, permanent ones end cleanly."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from okd_release import localregistry
+from okd_release.image.store import RegistryStore
+from okd_release.release.sample import push_sample, write_image_stream
+from tests.conftest import run_cli
+from tests.faultproxy import FaultPlan, start_proxy
+from tests.release_helpers import read_release
+
+
+@pytest.fixture(scope="module")
+def proxied_release(tmp_path_factory, plain_registries_module):
+    """A sample and release pushed through a proxy, so every pullspec in it names the proxy."""
+    registry = localregistry.start(tmp_path_factory.mktemp("faulty-source"))
+    proxy = start_proxy(registry.host, FaultPlan(rate=0.0, seed=7))
+    directory = tmp_path_factory.mktemp("faulty")
+    sample = push_sample(RegistryStore(plain_registries_module.client(proxy.host)), "okd/content", layer_mb=1)
+    write_image_stream(sample.stream, directory / "stream.json")
+    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image", f"{proxy.host}/okd/release:1")
+    assert built.returncode == 0, built.stderr
+    yield proxy, built.stdout.strip(), registry
+    proxy.shutdown()
+    proxy.server_close()
+    registry.remove()
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.2])
+def test_commands_complete_through_faults_with_the_same_results(proxied_release, second_registry, fault_proxy,
+                                                                 tmp_path, rate: float) -> None:
+    proxy, release, _ = proxied_release
+    proxy.plan.rate = 0.0
+    clean_info = run_cli("info", "--insecure", "-o", "json", release).stdout
+    clean_install = tmp_path / "clean"
+    assert run_cli("extract", "--insecure", release, "--command", "openshift-install", "--command-os", "linux",
+                   "--to", str(clean_install)).returncode == 0
+    proxy.plan.rate, proxy.plan.seed = rate, 42
+    proxy.plan.counts.clear()
+    target_proxy = fault_proxy(second_registry.host, FaultPlan(rate=rate, seed=99))
+    started = time.monotonic()
+    info = run_cli("info", "--insecure", "-o", "json", release)
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout) == json.loads(clean_info)
+    rebuilt = run_cli("new", "--insecure", "--from-release", release, "--dry-run")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip().endswith(release.split("@")[1])
+    extracted = run_cli("extract", "--insecure", release, "--command", "openshift-install", "--command-os", "linux",
+                        "--to", str(tmp_path / "faulty"))
+    assert extracted.returncode == 0, extracted.stderr
+    assert (tmp_path / "faulty/openshift-install").read_bytes() == (clean_install / "openshift-install").read_bytes()
+    mirrored = run_cli("mirror", "--insecure", "--from", release, "--to", f"{target_proxy.host}/mirror/okd", "-o", "json")
+    assert mirrored.returncode == 0, mirrored.stderr
+    summary = json.loads(mirrored.stdout)
+    assert summary["imagesFailed"] == [] and summary["blobsCopied"] == summary["blobsTotal"]
+    assert summary["retries"] > 0
+    faults = sum(proxy.plan.counts.values()) + sum(target_proxy.plan.counts.values())
+    assert faults > 0
+    version = read_release(release).payload.version
+    copy = read_release(f"{second_registry.host}/mirror/okd:{version}-x86_64")
+    assert copy.digest == release.split("@")[1]
+    print(f"fault rate {rate}: {faults} faults injected {dict(proxy.plan.counts + target_proxy.plan.counts)}, "
+          f"mirror retried {summary['retries']} times, all commands {time.monotonic() - started:.1f}s")
+
+
+def test_every_request_failing_gives_up_in_bounded_time(proxied_release) -> None:
+    proxy, release, _ = proxied_release
+    proxy.plan.rate, proxy.plan.faults = 1.0, ("error", "drop")
+    try:
+        started = time.monotonic()
+        result = run_cli("info", "--insecure", release)
+        elapsed = time.monotonic() - started
+    finally:
+        proxy.plan.rate, proxy.plan.faults = 0.0, FaultPlan().faults
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "gave up after 6 attempts" in error_lines[0]
+    assert "Traceback" not in result.stderr
+    assert elapsed < 60
