@@ -18,9 +18,10 @@ class RegistryError(OkdReleaseError):
 class TransientRegistryError(RegistryError):
     """A failure worth retrying: connection dropped, 429, 5xx."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.exhausted = exhausted  # retries were already spent on it: retrying again only adds time
 
 
 class AuthenticationError(RegistryError):

@@ -254,7 +254,8 @@ class Transfer:
                 return
             except (TransientRegistryError, DigestMismatch, OSError) as error:
                 attempt += 1
-                if attempt >= self.retry.attempts or isinstance(error, DigestMismatch) and attempt >= 2:
+                exhausted = isinstance(error, TransientRegistryError) and error.exhausted
+                if exhausted or attempt >= self.retry.attempts or isinstance(error, DigestMismatch) and attempt >= 2:
                     raise TransferError(f"{what}: {error}") from None
                 retry_after = error.retry_after if isinstance(error, TransientRegistryError) else None
                 RETRIES.add()

@@ -71,12 +71,13 @@ def open_store(reference: Reference, registries: Registries, root: Path | None =
     return RegistryStore(registries.client(reference.registry))
 
 
-def read_blob(store: ImageStore, repository: str, digest: str, policy=None, limit: int = 64 * 1024 * 1024) -> bytes:  # noqa: ANN001
-    """A small blob (a config or manifest layer) in memory, verified, with retries for registries."""
+def read_blob(store: ImageStore, repository: str, digest: str, size: int | None = None,
+              limit: int = 64 * 1024 * 1024) -> bytes:
+    """A small blob (a config) in memory, verified against digest and size, with retries for registries."""
 
     def fetch() -> bytes:
         data = bytearray()
-        with store.open_blob(repository, digest) as chunks:
+        with store.open_blob(repository, digest, size) as chunks:
             for chunk in chunks:
                 data += chunk
                 if len(data) > limit:

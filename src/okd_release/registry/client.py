@@ -125,20 +125,6 @@ class RegistryClient:
         finally:
             response.close()
 
-    def read_blob(self, repository: str, digest: str, limit: int = 64 * 1024 * 1024) -> bytes:
-        """A small blob (a config) in memory, verified."""
-
-        def fetch() -> bytes:
-            with self.open_blob(repository, digest) as chunks:
-                data = bytearray()
-                for chunk in chunks:
-                    data += chunk
-                    if len(data) > limit:
-                        raise RegistryError(f"blob {digest} of {self.registry}/{repository} exceeds {limit} bytes")
-                return bytes(data)
-
-        return with_retries(self.options.retry, f"GET blob {digest}", fetch)
-
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Ask the registry to link a blob from another repository; True when it did."""
         response = self.transport.request(

@@ -62,10 +62,12 @@ def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T]) -> 
         except httpx.TransportError as error:
             failure = as_transient(error, what)
         except TransientRegistryError as error:
+            if error.exhausted:
+                raise
             failure = error
         attempt += 1
         if attempt >= policy.attempts:
-            raise TransientRegistryError(f"{failure} (gave up after {attempt} attempts)") from None
+            raise TransientRegistryError(f"{failure} (gave up after {attempt} attempts)", exhausted=True) from None
         delay = policy.delay(attempt - 1, failure.retry_after)
         log.debug("retrying %s in %.2fs: %s", what, delay, failure)
         RETRIES.add()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Mapping
 
 import httpx
@@ -16,6 +17,7 @@ from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import RETRY_STATUSES, as_transient, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
+UNAVAILABLE_SECONDS = 15.0
 
 
 def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True) -> httpx.Client:
@@ -38,6 +40,7 @@ class Transport:
         self._base: str | None = None
         self._client: httpx.Client | None = None
         self._auth: Authenticator | None = None
+        self._unavailable: tuple[float, str] = (0.0, "")
 
     def close(self) -> None:
         if self._client is not None:
@@ -91,12 +94,24 @@ class Transport:
             return self._send_once(method, path, scope, headers, content, params, stream, frozenset(ok))
 
         what = f"{method} {self.registry}{path if path.startswith('/') else ''}"
-        if retry and not (content is not None and not isinstance(content, bytes)):
-            return with_retries(self.options.retry, what, attempt)
+        self._check_available()
         try:
-            return attempt()
-        except httpx.TransportError as error:
-            raise as_transient(error, what) from None
+            if retry and not (content is not None and not isinstance(content, bytes)):
+                return with_retries(self.options.retry, what, attempt)
+            try:
+                return attempt()
+            except httpx.TransportError as error:
+                raise as_transient(error, what) from None
+        except TransientRegistryError as error:
+            if error.exhausted:
+                self._unavailable = (time.monotonic() + UNAVAILABLE_SECONDS, str(error))
+            raise
+
+    def _check_available(self) -> None:
+        """After a request spent all its retries, fail fast for a while instead of retrying every request."""
+        until, reason = self._unavailable
+        if time.monotonic() < until:
+            raise TransientRegistryError(f"registry {self.registry} is unavailable: {reason}", exhausted=True)
 
     def _send_once(self, method, path, scope, headers, content, params, stream, ok) -> httpx.Response:  # noqa: ANN001
         base, client, auth = self._connect()
