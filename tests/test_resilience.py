@@ -127,7 +127,7 @@ def test_blob_redirect_is_followed_without_sending_credentials(tmp_path, plain_r
         with Registries(RegistryOptions(insecure=True), CredentialStore.load(str(auth))) as registries:
             manifest = push_random_image(registries, proxy.host, "okd/app", "v1", [2000, 3000])
         result = run_cli("image", "mirror", "--insecure", "-a", str(auth), "--loglevel", "8",
-                         f"{proxy.host}/okd/app:v1", f"file://okd/app:v1", "--dir", str(tmp_path / "disk"))
+                         f"{proxy.host}/okd/app:v1", "file://okd/app:v1", "--dir", str(tmp_path / "disk"))
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip().endswith(manifest.digest)
         assert len(_Storage.seen) >= 3  # config and both layers came from the storage host

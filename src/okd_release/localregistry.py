@@ -74,6 +74,7 @@ def start(
     certificate: Path | None = None,
     key: Path | None = None,
     htpasswd: Path | None = None,
+    token: dict[str, str] | None = None,
     port: int | None = None,
 ) -> LocalRegistry:
     if shutil.which(BINARY) is None:
@@ -93,6 +94,8 @@ def start(
     }
     if htpasswd:
         config["auth"] = {"htpasswd": {"realm": "okd-release-test", "path": str(htpasswd)}}
+    elif token:
+        config["auth"] = {"token": token}  # realm, service, issuer, rootcertbundle
     config_path = workdir / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
     process = _spawn(config_path, workdir)

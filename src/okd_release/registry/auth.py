@@ -46,6 +46,7 @@ class Authenticator:
         self._client = client
         self._challenge: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._fetching: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def learn(self, header: str) -> None:
@@ -54,9 +55,12 @@ class Authenticator:
             raise AuthenticationError(f"registry {self.registry} asked for unsupported authentication")
         self._challenge = challenge
 
-    def forget(self, scope: str) -> None:
+    def forget(self, scope: str, sent: str | None) -> None:
+        """Drop the cached token for `scope` if it is the one that was just refused."""
         with self._lock:
-            self._tokens.pop(scope, None)
+            cached = self._tokens.get(scope)
+            if cached and sent == "Bearer " + cached[0]:
+                del self._tokens[scope]
 
     def header(self, scope: str) -> str | None:
         challenge = self._challenge
@@ -70,13 +74,16 @@ class Authenticator:
 
     def _token(self, challenge: Challenge, scope: str) -> str:
         with self._lock:
-            cached = self._tokens.get(scope)
-            if cached and cached[1] > time.monotonic():
-                return cached[0]
-        token, lifetime = self._fetch_token(challenge, scope)
-        with self._lock:
-            self._tokens[scope] = (token, time.monotonic() + max(lifetime - 10, 5))
-        return token
+            fetching = self._fetching.setdefault(scope, threading.Lock())
+        with fetching:  # concurrent requests for one scope share a single token request
+            with self._lock:
+                cached = self._tokens.get(scope)
+                if cached and cached[1] > time.monotonic():
+                    return cached[0]
+            token, lifetime = self._fetch_token(challenge, scope)
+            with self._lock:
+                self._tokens[scope] = (token, time.monotonic() + max(lifetime - 10, 5))
+            return token
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
         realm = challenge.params.get("realm")

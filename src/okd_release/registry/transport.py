@@ -139,7 +139,7 @@ class Transport:
             if round_ == 1:
                 break
             auth.learn(challenge)
-            auth.forget(scope)
+            auth.forget(scope, authorization)
             if content is not None and not isinstance(content, bytes):
                 raise AuthenticationError(f"registry {self.registry} asked for authentication during an upload")
         raise AuthenticationError(f"authentication to registry {self.registry} refused")
