@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from okd_release.errors import NotFound
 from okd_release.reference import Reference
 from okd_release.registry.client import RawManifest, RegistryClient
 from okd_release.registry.retry import with_retries
 from okd_release.registry.session import Registries
+
+T = TypeVar("T")
 
 
 class ImageStore(Protocol):
@@ -71,6 +73,13 @@ def open_store(reference: Reference, registries: Registries, root: Path | None =
     return RegistryStore(registries.client(reference.registry))
 
 
+def retrying(store: ImageStore, what: str, operation: Callable[[], T]) -> T:
+    """Run a read that streams from `store`, redoing it from the start when a registry connection drops."""
+    if isinstance(store, RegistryStore):
+        return with_retries(store.client.options.retry, what, operation)
+    return operation()
+
+
 def read_blob(store: ImageStore, repository: str, digest: str, size: int | None = None,
               limit: int = 64 * 1024 * 1024) -> bytes:
     """A small blob (a config) in memory, verified against digest and size, with retries for registries."""
@@ -84,6 +93,4 @@ def read_blob(store: ImageStore, repository: str, digest: str, size: int | None 
                     raise NotFound(f"blob {digest} of {store.describe(repository)} exceeds {limit} bytes")
         return bytes(data)
 
-    if isinstance(store, RegistryStore):
-        return with_retries(store.client.options.retry, f"GET blob {digest}", fetch)
-    return fetch()
+    return retrying(store, f"GET blob {digest}", fetch)

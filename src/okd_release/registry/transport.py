@@ -116,7 +116,15 @@ class Transport:
     def _send_once(self, method, path, scope, headers, content, params, stream, ok) -> httpx.Response:  # noqa: ANN001
         base, client, auth = self._connect()
         url = path if path.startswith(("http://", "https://")) else base + path
-        response = self._send_authorised(client, auth, method, url, scope, headers, content, params, stream)
+        try:
+            response = self._send_authorised(client, auth, method, url, scope, headers, content, params, stream)
+        except httpx.ConnectError as error:
+            if "CERTIFICATE_VERIFY_FAILED" in str(error):
+                raise RegistryError(
+                    f"the TLS certificate of registry {self.registry} could not be verified "
+                    "(give its CA with --certificate-authority, or use --insecure)"
+                ) from None
+            raise
         if response.status_code in ok:
             return response
         error = self._error_for(response, method, url)

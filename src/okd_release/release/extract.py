@@ -6,6 +6,7 @@ from pathlib import Path
 
 from okd_release.errors import PayloadError
 from okd_release.image.disk import atomic_write
+from okd_release.image.store import retrying
 from okd_release.release.payload import MANIFESTS_DIR
 from okd_release.release.source import ReleaseImage
 from okd_release.release.unpack import UnpackResult, unpack
@@ -25,9 +26,14 @@ def extract_manifests(release: ReleaseImage, target: Path) -> UnpackResult:
             atomic_write(target / name, [data])
             result.written.append(name)
         return result
-    layer = release.image.layers[-1]
-    with release.store.open_blob(release.reference.repository, layer.digest, layer.size) as chunks:
-        return unpack(chunks, target, _in_manifests, f"payload layer {layer.digest} of {release.name}")
+    layer, store, repository = release.image.layers[-1], release.store, release.reference.repository
+    what = f"payload layer {layer.digest} of {release.name}"
+
+    def read() -> UnpackResult:
+        with store.open_blob(repository, layer.digest, layer.size) as chunks:
+            return unpack(chunks, target, _in_manifests, what)
+
+    return retrying(store, what, read)
 
 
 def manifest_file(release: ReleaseImage, name: str) -> bytes:

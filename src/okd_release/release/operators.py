@@ -10,6 +10,8 @@ import yaml
 
 from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
+from okd_release.image.manifest import Descriptor
+from okd_release.image.store import retrying
 from okd_release.release.components import ComponentImage
 from okd_release.release.payload import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageStream
 from okd_release.release.rewrite import image_mapper, strip_locator, version_mapper
@@ -32,9 +34,13 @@ def read_operator_files(component: ComponentImage, all_layers: bool = False) -> 
 
     for layer in layers:
         what = f"layer {layer.digest} of operator {component.name}"
-        try:
+
+        def read(layer: Descriptor = layer, what: str = what) -> dict[str, bytes]:
             with component.store.open_blob(component.reference.repository, layer.digest, layer.size) as chunks:
-                found = read_files(chunks, wanted, what)
+                return read_files(chunks, wanted, what)
+
+        try:
+            found = retrying(component.store, what, read)
         except DigestMismatch as error:
             raise DigestMismatch(f"operator {component.name}: {error}") from None
         files.update({name.split("/", 1)[1]: data for name, data in found.items()})

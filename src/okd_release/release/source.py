@@ -13,7 +13,7 @@ from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
 from okd_release.image.layer import normalise, read_files
 from okd_release.image.manifest import ImageIndex, ImageManifest, Platform
-from okd_release.image.store import ImageStore, open_store
+from okd_release.image.store import ImageStore, open_store, retrying
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
 from okd_release.release.payload import MANIFESTS_DIR, Payload
@@ -79,11 +79,15 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
     if not image.layers:
         raise PayloadError(f"{reference} is not a release image: it has no layers")
     layer = image.layers[-1]
-    with store.open_blob(reference.repository, layer.digest, layer.size) as chunks:
-        try:
-            files = _payload_files(chunks, f"layer {layer.digest} of {reference}")
-        except ManifestError as error:
-            raise PayloadError(f"{reference} is not a release image: {error}") from None
+
+    def read() -> dict[str, bytes]:
+        with store.open_blob(reference.repository, layer.digest, layer.size) as chunks:
+            return _payload_files(chunks, f"layer {layer.digest} of {reference}")
+
+    try:
+        files = retrying(store, f"payload layer of {reference}", read)
+    except ManifestError as error:
+        raise PayloadError(f"{reference} is not a release image: {error}") from None
     if "image-references" not in files:
         raise PayloadError(f"{reference} is not a release image: no release-manifests in its last layer")
     payload = Payload.from_files(files, str(reference))

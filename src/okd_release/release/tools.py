@@ -19,6 +19,8 @@ from pathlib import Path
 from okd_release.errors import ConfigError, DigestMismatch, NotFound, PayloadError
 from okd_release.image.disk import atomic_write
 from okd_release.image.layer import COPY_BUFFER, layer_tar, normalise
+from okd_release.image.manifest import Descriptor
+from okd_release.image.store import retrying
 from okd_release.registry.session import Registries
 from okd_release.release import markers
 from okd_release.release.components import ComponentImage, resolve
@@ -158,14 +160,17 @@ def _find_file(component: ComponentImage, path: str, work: Path, replacements: l
     """Stream layers from the top down until one holds `path`; pin it into a temporary file."""
     repository = component.reference.repository
     for layer in reversed(component.image.layers):
-        found: tuple[Path, list[str]] | None = None
         what = f"layer {layer.digest} of image {component.name}"
-        try:
+
+        def read(layer: Descriptor = layer, what: str = what) -> tuple[Path, list[str]] | None:
             with component.store.open_blob(repository, layer.digest, layer.size) as chunks, layer_tar(chunks, what) as tar:
                 for member in tar:
                     if member.isreg() and normalise(member.name) == path:
-                        found = _write_pinned(tar, member, work, replacements)
-                        break
+                        return _write_pinned(tar, member, work, replacements)
+            return None
+
+        try:
+            found = retrying(component.store, what, read)
         except DigestMismatch as error:
             raise DigestMismatch(f"image {component.name}: {error}") from None
         if found:
