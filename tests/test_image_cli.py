@@ -54,7 +54,8 @@ def test_mirror_with_tls_and_htpasswd_using_pull_secret(registry, secure_registr
     pull_secret = tmp_path / "pull-secret.json"
     pull_secret.write_text(json.dumps(secret))
     result = run_cli("image", "mirror", "--insecure", "-a", str(pull_secret), f"{registry.host}/okd/app:v1",
-                     f"{secure_registry.host}/secure/app:v1", "--certificate-authority", str(secure_registry.ca_file))
+                     f"{secure_registry.host}/secure/app:v1", "--certificate-authority", str(secure_registry.ca_file),
+                     "--loglevel", "8")
     assert result.returncode == 0, result.stderr
     inspected = json.loads(skopeo(
         "inspect", "--cert-dir", str(_cert_dir(secure_registry, tmp_path)),

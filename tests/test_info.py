@@ -158,7 +158,7 @@ def test_corrupt_image_references(sample_release, plain_registries, tmp_path) ->
 
 def test_auth_failure(secure_registry, tmp_path) -> None:
     auth = write_auth_file(tmp_path / "auth.json", secure_registry.host, secure_registry.username, "not-" + PASSWORD)
-    result = run_cli("info", "-a", str(auth), "--certificate-authority", str(secure_registry.ca_file),
+    result = run_cli("info", "-a", str(auth), "--certificate-authority", str(secure_registry.ca_file), "--loglevel", "8",
                      f"{secure_registry.host}/okd/release:4.15")
     _one_line_error(result, f"authentication to registry {secure_registry.host} refused")
     assert PASSWORD not in result.output

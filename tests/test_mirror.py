@@ -182,3 +182,27 @@ def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(big_
     rerun = _summary("--from", big_release, "--to-dir", str(disk))
     assert 0 < rerun["blobsCopied"] < rerun["blobsTotal"]
     assert json.loads((disk / "okd-release-mirror.json").read_text())["digest"] == big_release.split("@")[1]
+
+
+def test_manifest_list_release_is_mirrored_whole_or_filtered(sample_release, second_registry, plain_registries) -> None:
+    from okd_release.image.manifest import Descriptor, Platform, build_index
+
+    arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
+                  "--to-image", f"{sample_release.host}/okd/release:arm-for-mirror").stdout.strip()
+    store = RegistryStore(plain_registries.client(sample_release.host))
+    amd_raw = store.get_manifest("okd/release", sample_release.digest)
+    arm_raw = store.get_manifest("okd/release", arm.split("@")[1])
+    index = build_index([
+        Descriptor(amd_raw.media_type, amd_raw.digest, len(amd_raw.data), Platform("linux", "amd64")),
+        Descriptor(arm_raw.media_type, arm_raw.digest, len(arm_raw.data), Platform("linux", "arm64")),
+    ])
+    store.put_manifest("okd/release", "multi-for-mirror", index.raw)
+    source = f"{sample_release.host}/okd/release:multi-for-mirror"
+    whole = _summary("--from", source, "--to", f"{second_registry.host}/multi/okd")
+    assert whole["releaseTarget"].endswith(f":{sample_release.version}-multi")
+    mirrored = json.loads(skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{whole['releaseTarget']}").stdout)
+    assert [m["digest"] for m in mirrored["manifests"]] == [amd_raw.digest, arm_raw.digest]
+    filtered = _summary("--from", source, "--to", f"{second_registry.host}/arm/okd", "--filter-by-os", "linux/arm64")
+    assert filtered["releaseTarget"].endswith(":4.15.0-arm-x86_64")
+    copy = read_release(filtered["releaseTarget"])
+    assert copy.digest == arm_raw.digest and copy.index is None
