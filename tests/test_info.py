@@ -160,5 +160,8 @@ def test_auth_failure(secure_registry, tmp_path) -> None:
     auth = write_auth_file(tmp_path / "auth.json", secure_registry.host, secure_registry.username, "not-" + PASSWORD)
     result = run_cli("info", "-a", str(auth), "--certificate-authority", str(secure_registry.ca_file), "--loglevel", "8",
                      f"{secure_registry.host}/okd/release:4.15")
-    _one_line_error(result, f"authentication to registry {secure_registry.host} refused")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode != 0 and len(errors) == 1
+    assert f"authentication to registry {secure_registry.host} refused" in errors[0]
+    assert "DEBUG" in result.stderr and "Traceback" not in result.stderr
     assert PASSWORD not in result.output
