@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from okd_release.image.manifest import ImageIndex
 from okd_release.registry import Registries, RegistryOptions
+from okd_release.registry.client import RawManifest
 from okd_release.registry.credentials import CredentialStore
 from okd_release.release.source import ReleaseImage, open_release
 
@@ -10,3 +12,22 @@ from okd_release.release.source import ReleaseImage, open_release
 def read_release(pullspec: str) -> ReleaseImage:
     with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
         return open_release(registries, pullspec)
+
+
+def push_multi_arch_release(registries: Registries, sample_release, tag: str) -> tuple[ImageIndex, RawManifest, RawManifest]:
+    """A manifest list of the sample release (as linux/amd64) and a rebuilt `4.15.0-arm` (as linux/arm64)."""
+    from okd_release.image.manifest import Descriptor, Platform, build_index
+    from okd_release.image.store import RegistryStore
+    from tests.conftest import run_cli
+
+    arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
+                  "--to-image", f"{sample_release.host}/okd/release:{tag}-arm").stdout.strip()
+    store = RegistryStore(registries.client(sample_release.host))
+    amd_raw = store.get_manifest("okd/release", sample_release.digest)
+    arm_raw = store.get_manifest("okd/release", arm.split("@")[1])
+    index = build_index([
+        Descriptor(amd_raw.media_type, amd_raw.digest, len(amd_raw.data), Platform("linux", "amd64")),
+        Descriptor(arm_raw.media_type, arm_raw.digest, len(arm_raw.data), Platform("linux", "arm64")),
+    ])
+    store.put_manifest("okd/release", tag, index.raw)
+    return index, amd_raw, arm_raw

@@ -8,12 +8,11 @@ import yaml
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
-from okd_release.image.manifest import Descriptor, Platform, build_index
 from okd_release.image.store import RegistryStore
 from okd_release.release.sample import KUBERNETES, MACHINE_OS
 from tests.conftest import PASSWORD, run_cli, write_auth_file
 from tests.images import push_random_image
-from tests.release_helpers import read_release
+from tests.release_helpers import push_multi_arch_release, read_release
 
 
 def _ok(*args: str) -> str:
@@ -113,16 +112,7 @@ def test_changes_between_two_releases(sample_release, plain_registries) -> None:
 
 
 def test_manifest_list_shows_platforms_and_filter_picks_one(sample_release, plain_registries) -> None:
-    arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
-                  "--to-image", f"{sample_release.host}/okd/release:arm").stdout.strip()
-    store = RegistryStore(plain_registries.client(sample_release.host))
-    amd_raw = store.get_manifest("okd/release", sample_release.digest)
-    arm_raw = store.get_manifest("okd/release", arm.split("@")[1])
-    index = build_index([
-        Descriptor(amd_raw.media_type, amd_raw.digest, len(amd_raw.data), Platform("linux", "amd64")),
-        Descriptor(arm_raw.media_type, arm_raw.digest, len(arm_raw.data), Platform("linux", "arm64")),
-    ])
-    store.put_manifest("okd/release", "multi", index.raw)
+    index, amd_raw, arm_raw = push_multi_arch_release(plain_registries, sample_release, "multi")
     text = _ok(f"{sample_release.host}/okd/release:multi")
     assert f"Digest:    {index.digest}" in text
     assert f"linux/amd64 {amd_raw.digest}" in text and f"linux/arm64 {arm_raw.digest}" in text

@@ -17,7 +17,7 @@ import yaml
 from okd_release.image.store import RegistryStore
 from okd_release.release.sample import push_sample, write_image_stream
 from tests.conftest import run_cli, skopeo
-from tests.release_helpers import read_release
+from tests.release_helpers import push_multi_arch_release, read_release
 
 
 def _mirror(*args: str):
@@ -185,18 +185,7 @@ def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(big_
 
 
 def test_manifest_list_release_is_mirrored_whole_or_filtered(sample_release, second_registry, plain_registries) -> None:
-    from okd_release.image.manifest import Descriptor, Platform, build_index
-
-    arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
-                  "--to-image", f"{sample_release.host}/okd/release:arm-for-mirror").stdout.strip()
-    store = RegistryStore(plain_registries.client(sample_release.host))
-    amd_raw = store.get_manifest("okd/release", sample_release.digest)
-    arm_raw = store.get_manifest("okd/release", arm.split("@")[1])
-    index = build_index([
-        Descriptor(amd_raw.media_type, amd_raw.digest, len(amd_raw.data), Platform("linux", "amd64")),
-        Descriptor(arm_raw.media_type, arm_raw.digest, len(arm_raw.data), Platform("linux", "arm64")),
-    ])
-    store.put_manifest("okd/release", "multi-for-mirror", index.raw)
+    _, amd_raw, arm_raw = push_multi_arch_release(plain_registries, sample_release, "multi-for-mirror")
     source = f"{sample_release.host}/okd/release:multi-for-mirror"
     whole = _summary("--from", source, "--to", f"{second_registry.host}/multi/okd")
     assert whole["releaseTarget"].endswith(f":{sample_release.version}-multi")

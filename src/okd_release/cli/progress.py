@@ -17,6 +17,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from okd_release.progress import SilentProgress
+
 
 class TerminalProgress:
     """Two bars on stderr: images done and bytes copied."""
@@ -61,22 +63,13 @@ class TerminalProgress:
             self._progress.console.print(f"[red]failed:[/red] {name}")
 
 
-class LineProgress:
+class LineProgress(SilentProgress):
     """Not a terminal: one line per failed image, nothing else; the summary follows at the end."""
 
     def __enter__(self) -> LineProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
-
-    def planned(self, images: int, blobs: int, total_bytes: int) -> None:
-        pass
-
-    def transferred(self, count: int) -> None:
-        pass
-
-    def blob_done(self, digest: str, size: int, outcome: str) -> None:
         pass
 
     def image_done(self, name: str, ok: bool) -> None:
