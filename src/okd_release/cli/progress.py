@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from types import TracebackType
 
 from rich.console import Console
@@ -11,13 +10,32 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 from okd_release.progress import SilentProgress
+
+
+class _BytesOnly:
+    """A column shown only on the bytes bar (the images bar counts images, not bytes)."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") != "bytes":
+            return Text(f"{int(task.completed)}/{int(task.total or 0)}") if isinstance(self, DownloadColumn) else Text("")
+        return super().render(task)  # type: ignore[misc]
+
+
+class _Download(_BytesOnly, DownloadColumn):
+    pass
+
+
+class _Speed(_BytesOnly, TransferSpeedColumn):
+    pass
 
 
 class TerminalProgress:
@@ -25,12 +43,11 @@ class TerminalProgress:
 
     def __init__(self) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.description}"), BarColumn(), _Download(), _Speed(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=False,
         )
         self._bytes: TaskID | None = None
         self._images: TaskID | None = None
-        self._lock = threading.Lock()
 
     def __enter__(self) -> TerminalProgress:
         self._progress.__enter__()
@@ -40,10 +57,8 @@ class TerminalProgress:
         self._progress.__exit__(kind, error, tb)
 
     def planned(self, images: int, blobs: int, total_bytes: int) -> None:
-        self._images = self._progress.add_task(f"images (0/{images})", total=images)
-        self._bytes = self._progress.add_task(f"blobs  ({blobs})", total=total_bytes)
-        self._image_total = images
-        self._images_done = 0
+        self._images = self._progress.add_task("images", total=images, unit="images")
+        self._bytes = self._progress.add_task(f"blobs ({blobs})", total=total_bytes, unit="bytes")
 
     def transferred(self, count: int) -> None:
         if self._bytes is not None:
@@ -54,11 +69,8 @@ class TerminalProgress:
             self._progress.advance(self._bytes, size)
 
     def image_done(self, name: str, ok: bool) -> None:
-        with self._lock:
-            self._images_done += 1
-            done = self._images_done
         if self._images is not None:
-            self._progress.update(self._images, advance=1, description=f"images ({done}/{self._image_total})")
+            self._progress.update(self._images, advance=1)
         if not ok:
             self._progress.console.print(f"[red]failed:[/red] {name}")
 
