@@ -130,3 +130,23 @@ def test_200mb_layer_is_copied_with_bounded_memory(registry, second_registry, pl
     print(f"peak RSS copying a 200 MB layer: {peak_mb:.1f} MB")
     assert peak_mb < 100
     assert plain_registries.client(second_registry.host).blob_exists("okd/big", layer.digest) == layer.size
+
+
+def test_image_list_info_shows_platforms_and_mirror_keeps_the_list(registry, second_registry, plain_registries) -> None:
+    from okd_release.image.manifest import Descriptor, Platform, build_index
+
+    amd = push_random_image(plain_registries, registry.host, "okd/multi", "amd64", [1000])
+    arm = push_random_image(plain_registries, registry.host, "okd/multi", "arm64", [2000])
+    index = build_index([
+        Descriptor(amd.media_type, amd.digest, len(amd.raw.data), Platform("linux", "amd64")),
+        Descriptor(arm.media_type, arm.digest, len(arm.raw.data), Platform("linux", "arm64")),
+    ])
+    RegistryStore(plain_registries.client(registry.host)).put_manifest("okd/multi", "list", index.raw)
+    text = run_cli("image", "info", "--insecure", f"{registry.host}/okd/multi:list").stdout
+    assert f"Digest:     {index.digest}" in text
+    assert f"linux/amd64      {amd.digest}" in text and f"linux/arm64      {arm.digest}" in text
+    copied = run_cli("image", "mirror", "--insecure", f"{registry.host}/okd/multi:list", f"{second_registry.host}/m/multi:list")
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout.strip().endswith(index.digest)
+    for child in (amd, arm):
+        skopeo("inspect", "--tls-verify=false", f"docker://{second_registry.host}/m/multi@{child.digest}")

@@ -179,3 +179,16 @@ def test_bad_flags_are_one_line_errors(sample_release) -> None:
     _one_line_error(run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--dry-run", "prometheus"),
                     "NAME=IMAGE")
     _one_line_error(run_cli("new", "--insecure", "-f", str(sample_release.stream_file)), "nothing to do")
+
+
+def test_mapping_file_replaces_like_arguments(sample_release, plain_registries, tmp_path) -> None:
+    other = push_random_image(plain_registries, sample_release.host, "other/console", "mapped", [700])
+    mapping = tmp_path / "mapping.txt"
+    mapping.write_text(f"# replacements\nconsole={sample_release.host}/other/console:mapped  # the fix\n")
+    by_file = run_cli("new", "--insecure", "--from-release", sample_release.release, "--mapping-file", str(mapping),
+                      "--to-dir", str(tmp_path / "a"))
+    by_argument = run_cli("new", "--insecure", "--from-release", sample_release.release,
+                          f"console={sample_release.host}/other/console:mapped", "--to-dir", str(tmp_path / "b"))
+    assert by_file.returncode == 0 and by_argument.returncode == 0, by_file.stderr + by_argument.stderr
+    a, b = (tmp_path / "a" / "image-references").read_text(), (tmp_path / "b" / "image-references").read_text()
+    assert a == b and f"other/console@{other.digest}" in a
