@@ -31,3 +31,16 @@ def push_multi_arch_release(registries: Registries, sample_release, tag: str) ->
     ])
     store.put_manifest("okd/release", tag, index.raw)
     return index, amd_raw, arm_raw
+
+
+def build_sample_release(registries: Registries, host: str, prefix: str, directory, layer_mb: int = 0) -> str:
+    """Push a sample to `host/<prefix>/content` and build its release as `<prefix>/release:1`; its pullspec."""
+    from okd_release.image.store import RegistryStore
+    from okd_release.release.sample import push_sample, write_image_stream
+    from tests.conftest import run_cli
+
+    sample = push_sample(RegistryStore(registries.client(host)), f"{prefix}/content", layer_mb=layer_mb)
+    write_image_stream(sample.stream, directory / "stream.json")
+    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image", f"{host}/{prefix}/release:1")
+    assert built.returncode == 0, built.stderr
+    return built.stdout.strip()

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from okd_release import localregistry
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import push_sample, write_image_stream
 from tests.conftest import run_cli, skopeo
-from tests.release_helpers import read_release
+from tests.release_helpers import build_sample_release, read_release
 
 
 def _blob_path(storage: Path, digest: str) -> Path:
@@ -29,10 +27,7 @@ def _flip(path: Path, offset: int = 100) -> None:
 def corrupted(tmp_path, plain_registries):
     """A release whose prometheus and installer layers have a flipped byte in the registry's storage."""
     registry = localregistry.start(tmp_path / "registry")
-    sample = push_sample(RegistryStore(plain_registries.client(registry.host)), "okd/content")
-    write_image_stream(sample.stream, tmp_path / "stream.json")
-    release = run_cli("new", "--insecure", "-f", str(tmp_path / "stream.json"), "--to-image",
-                      f"{registry.host}/okd/release:1").stdout.strip()
+    release = build_sample_release(plain_registries, registry.host, "okd", tmp_path)
     payload = read_release(release).payload
     client = plain_registries.client(registry.host)
     layers = {}

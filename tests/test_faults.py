@@ -8,11 +8,9 @@ import time
 import pytest
 
 from okd_release import localregistry
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import push_sample, write_image_stream
 from tests.conftest import run_cli
 from tests.faultproxy import FaultPlan, start_proxy
-from tests.release_helpers import read_release
+from tests.release_helpers import build_sample_release, read_release
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +18,9 @@ def proxied_release(tmp_path_factory, plain_registries_module):
     """A sample and release pushed through a proxy, so every pullspec in it names the proxy."""
     registry = localregistry.start(tmp_path_factory.mktemp("faulty-source"))
     proxy = start_proxy(registry.host, FaultPlan(rate=0.0, seed=7))
-    directory = tmp_path_factory.mktemp("faulty")
-    sample = push_sample(RegistryStore(plain_registries_module.client(proxy.host)), "okd/content", layer_mb=1)
-    write_image_stream(sample.stream, directory / "stream.json")
-    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image", f"{proxy.host}/okd/release:1")
-    assert built.returncode == 0, built.stderr
-    yield proxy, built.stdout.strip(), registry
+    release = build_sample_release(plain_registries_module, proxy.host, "okd", tmp_path_factory.mktemp("faulty"),
+                                   layer_mb=1)
+    yield proxy, release, registry
     proxy.shutdown()
     proxy.server_close()
     registry.remove()

@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import push_sample, write_image_stream
 from tests.conftest import run_cli, skopeo
-from tests.release_helpers import push_multi_arch_release, read_release
+from tests.release_helpers import build_sample_release, push_multi_arch_release, read_release
 
 
 def _mirror(*args: str):
@@ -121,13 +119,8 @@ def test_bad_targets_are_one_line_errors(sample_release, second_registry, tmp_pa
 @pytest.fixture(scope="module")
 def big_release(source_registry, tmp_path_factory, plain_registries_module) -> str:
     """A release whose images carry 6 MB layers, so that a mirror takes long enough to interrupt."""
-    directory = tmp_path_factory.mktemp("big")
-    sample = push_sample(RegistryStore(plain_registries_module.client(source_registry.host)), "big/content", layer_mb=6)
-    write_image_stream(sample.stream, directory / "stream.json")
-    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image",
-                    f"{source_registry.host}/big/release:1")
-    assert built.returncode == 0, built.stderr
-    return built.stdout.strip()
+    return build_sample_release(plain_registries_module, source_registry.host, "big", tmp_path_factory.mktemp("big"),
+                                layer_mb=6)
 
 
 def _kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> None:

@@ -14,22 +14,15 @@ import bcrypt
 import pytest
 
 from okd_release import localregistry
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import push_sample, write_image_stream
 from tests.conftest import PASSWORD, USERNAME, run_cli, write_auth_file
 from tests.faultproxy import FaultPlan, start_proxy
-from tests.release_helpers import read_release
+from tests.release_helpers import build_sample_release, read_release
 
 
 @pytest.fixture(scope="module")
 def release(source_registry, tmp_path_factory, plain_registries_module) -> str:
-    directory = tmp_path_factory.mktemp("resilience")
-    sample = push_sample(RegistryStore(plain_registries_module.client(source_registry.host)), "res/content", layer_mb=4)
-    write_image_stream(sample.stream, directory / "stream.json")
-    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image",
-                    f"{source_registry.host}/res/release:1")
-    assert built.returncode == 0, built.stderr
-    return built.stdout.strip()
+    return build_sample_release(plain_registries_module, source_registry.host, "res",
+                                tmp_path_factory.mktemp("resilience"), layer_mb=4)
 
 
 def _blobs(registry) -> int:

@@ -53,10 +53,6 @@ class Reference:
         _check_tag(tag)
         return replace(self, tag=tag, digest=None)
 
-    def in_repository(self, other: Reference) -> Reference:
-        """This reference's tag/digest in `other`'s registry and repository."""
-        return replace(other, tag=self.tag, digest=self.digest)
-
     def __str__(self) -> str:
         text = self.name
         if self.tag:

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import io
 import os
-import shutil
 import tarfile
 import tempfile
 import zlib
@@ -179,9 +178,3 @@ def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str
                 assert handle is not None
                 found[name] = handle.read()
     return found
-
-
-def copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: IO[bytes]) -> None:
-    handle = tar.extractfile(member)
-    assert handle is not None
-    shutil.copyfileobj(handle, target, COPY_BUFFER)
