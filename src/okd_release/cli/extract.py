@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.errors import ConfigError
 from okd_release.image.manifest import Platform
 from okd_release.release.extract import extract_manifests, manifest_file
 from okd_release.release.source import open_payload_dir, open_release
@@ -29,8 +30,6 @@ def extract_command(image: str | None, from_dir: str | None, to: str, file_name:
                     command: str | None, command_os: str | None, filter_by_os: str | None,
                     registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Extract the contents of a release: its manifests (default), one file, or its tools."""
-    from okd_release.errors import ConfigError
-
     if not image and not from_dir:
         raise ConfigError("give a release image or --from-dir")
     platform = Platform.parse(filter_by_os) if filter_by_os else None

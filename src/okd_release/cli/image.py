@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from okd_release import reference as references
@@ -62,8 +64,6 @@ def info_command(ref: str, output: str | None, registry_config: str | None, inse
 def mirror_command(source: str, target: str, max_per_registry: int, directory: str | None, output: str | None,
                    registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Copy one image or image list, with all of its blobs, by digest (and TARGET's tag if given)."""
-    from pathlib import Path
-
     src, dst = references.parse(source), references.parse(target)
     root = Path(directory) if directory else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from okd_release.errors import NotFound
+from okd_release.image.disk import DiskStore
 from okd_release.reference import Reference
 from okd_release.registry.client import RawManifest, RegistryClient
 from okd_release.registry.retry import with_retries
@@ -67,8 +68,6 @@ class RegistryStore:
 def open_store(reference: Reference, registries: Registries, root: Path | None = None) -> ImageStore:
     """The store a reference points into: its registry, or for `file://` the directory `root`."""
     if reference.is_file:
-        from okd_release.image.disk import DiskStore
-
         return DiskStore(root or Path.cwd())
     return RegistryStore(registries.client(reference.registry))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from okd_release.errors import PayloadError
 from okd_release.image.layer import LayerEntry
+from okd_release.release.rewrite import parse_versions
 
 MANIFESTS_DIR = "release-manifests"
 IMAGE_REFERENCES = "image-references"
@@ -72,8 +73,6 @@ class ImageStream:
 
     def component_versions(self) -> dict[str, tuple[str, str]]:
         """{key: (version, display name)} from the tags' io.openshift.build.versions annotations."""
-        from okd_release.release.rewrite import parse_versions
-
         versions: dict[str, tuple[str, str]] = {}
         for tag in self.tags:
             if ANNOTATION_VERSIONS in tag.annotations:

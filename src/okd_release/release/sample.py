@@ -16,7 +16,7 @@ from pathlib import Path
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer, LayerEntry, build_layer
-from okd_release.image.store import ImageStore
+from okd_release.image.store import ImageStore, RegistryStore
 from okd_release.release import markers
 from okd_release.release.payload import (
     ANNOTATION_COMMIT,
@@ -217,8 +217,6 @@ def push_sample(store: ImageStore, repository: str, images: int = 0, layer_mb: i
 
 
 def store_name(store: ImageStore, repository: str) -> str:
-    from okd_release.image.store import RegistryStore
-
     if isinstance(store, RegistryStore):
         return f"{store.client.registry}/{repository}"
     return f"file://{repository}"
