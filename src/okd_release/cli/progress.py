@@ -27,7 +27,8 @@ class _BytesOnly:
     def render(self, task: Task) -> Text:
         if task.fields.get("unit") != "bytes":
             return Text(f"{int(task.completed)}/{int(task.total or 0)}") if isinstance(self, DownloadColumn) else Text("")
-        return super().render(task)  # type: ignore[misc]
+        rendered: Text = super().render(task)  # type: ignore[misc]
+        return rendered
 
 
 class _Download(_BytesOnly, DownloadColumn):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from okd_release import mediatypes
 from okd_release.image.config import ImageConfig
 from okd_release.image.layer import BuiltLayer
@@ -11,7 +14,7 @@ from okd_release.registry.client import RawManifest
 
 
 def image_config(layers: list[BuiltLayer] | list[str], labels: dict[str, str], created: str,
-                 os: str = "linux", architecture: str = "amd64", extra: dict | None = None) -> ImageConfig:
+                 os: str = "linux", architecture: str = "amd64", extra: dict[str, Any] | None = None) -> ImageConfig:
     diff_ids = [la if isinstance(la, str) else la.diff_id for la in layers]
     document = {
         "architecture": architecture,
@@ -24,7 +27,8 @@ def image_config(layers: list[BuiltLayer] | list[str], labels: dict[str, str], c
     return ImageConfig.build(document)
 
 
-def push_blob_if_missing(store: ImageStore, repository: str, digest: str, size: int, chunks_factory) -> None:  # noqa: ANN001
+def push_blob_if_missing(store: ImageStore, repository: str, digest: str, size: int,
+                         chunks_factory: Callable[[], Iterable[bytes]]) -> None:
     if store.blob_size(repository, digest) is None:
         store.put_blob(repository, digest, size, chunks_factory())
 

@@ -146,7 +146,7 @@ def layer_tar(chunks: Iterator[bytes], what: str) -> Iterator[tarfile.TarFile]:
     invalid layer; never as a tar library error.
     """
     reader = ChunkReader(chunks)
-    buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)  # type: ignore[assignment]
+    buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)
     try:
         with tarfile.open(fileobj=buffered, mode="r|*") as tar:
             yield tar

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from okd_release import digest as digests
 from okd_release import mediatypes
@@ -33,7 +34,7 @@ class OciLayout:
     def _blob(self, digest: str) -> Path:
         return self.root / "blobs" / "sha256" / digests.validate(digest).split(":", 1)[1]
 
-    def _index(self) -> dict:
+    def _index(self) -> dict[str, Any]:
         try:
             document = json.loads((self.root / "index.json").read_bytes())
         except FileNotFoundError:

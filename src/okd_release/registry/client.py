@@ -180,7 +180,7 @@ class RegistryClient:
         location = response.headers.get("Location")
         if not location:
             raise RegistryError(f"registry {self.registry} started an upload without a Location")
-        return urljoin(str(response.url), location)
+        return str(urljoin(str(response.url), location))
 
     def _cancel_upload(self, repository: str, response: httpx.Response) -> None:
         location = response.headers.get("Location")

@@ -17,7 +17,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        return min(self.base_delay * (2 ** attempt), self.max_delay)
+        return float(min(self.base_delay * (2 ** attempt), self.max_delay))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import RETRY_STATUSES, as_transient, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
+Body = bytes | Iterable[bytes] | None
 UNAVAILABLE_SECONDS = 15.0
 
 
@@ -113,7 +114,8 @@ class Transport:
         if time.monotonic() < until:
             raise TransientRegistryError(f"registry {self.registry} is unavailable: {reason}", exhausted=True)
 
-    def _send_once(self, method, path, scope, headers, content, params, stream, ok) -> httpx.Response:  # noqa: ANN001
+    def _send_once(self, method: str, path: str, scope: str, headers: Mapping[str, str] | None, content: Body,
+                   params: Mapping[str, str] | None, stream: bool, ok: frozenset[int]) -> httpx.Response:
         base, client, auth = self._connect()
         url = path if path.startswith(("http://", "https://")) else base + path
         try:
@@ -127,11 +129,13 @@ class Transport:
             raise
         if response.status_code in ok:
             return response
-        error = self._error_for(response, method, url)
+        failure = self._error_for(response, method, url)
         response.close()
-        raise error
+        raise failure
 
-    def _send_authorised(self, client, auth, method, url, scope, headers, content, params, stream):  # noqa: ANN001, ANN202
+    def _send_authorised(self, client: httpx.Client, auth: Authenticator, method: str, url: str, scope: str,
+                         headers: Mapping[str, str] | None, content: Body, params: Mapping[str, str] | None,
+                         stream: bool) -> httpx.Response:
         for round_ in range(2):
             request_headers = dict(headers or {})
             authorization = auth.header(scope)

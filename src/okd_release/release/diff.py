@@ -45,7 +45,7 @@ class ReleaseDiff:
     manifest_diffs: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
-        value = plain(self)
+        value: dict[str, Any] = plain(self)
         if not self.manifest_diffs:
             value.pop("manifestDiffs")
         return value

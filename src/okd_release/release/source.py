@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class ReleaseImage:
         return str(self.reference.with_digest(self.digest))
 
 
-def _payload_files(chunks, where: str) -> dict[str, bytes]:  # noqa: ANN001
+def _payload_files(chunks: Iterator[bytes], where: str) -> dict[str, bytes]:
     prefix = MANIFESTS_DIR + "/"
     files = read_files(chunks, lambda name: name.startswith(prefix) and "/" not in name[len(prefix):], where)
     return {name[len(prefix):]: data for name, data in files.items()}
