@@ -64,6 +64,15 @@ def test_mirror_refuses_the_corrupt_blob_and_pushes_no_manifest_needing_it(corru
     skopeo("inspect", "--tls-verify=false", f"docker://{second_registry.host}/m/okd@{healthy}")
 
 
+def test_json_summary_names_what_failed_and_what_was_copied(corrupted, second_registry) -> None:
+    _, release, layers, _ = corrupted
+    result = run_cli("mirror", "--insecure", "--from", release, "--to", f"{second_registry.host}/j/okd", "-o", "json")
+    assert result.returncode != 0 and "digest mismatch" in _error_line(result)
+    summary = json.loads(result.stdout)
+    assert set(summary["imagesFailed"]) >= {"prometheus", "installer"}
+    assert summary["blobsCopied"] > 0 and len(summary["errors"]) == len(summary["imagesFailed"])
+
+
 def test_disk_mirror_keeps_nothing_corrupt(corrupted, tmp_path) -> None:
     registry, release, layers, _ = corrupted
     disk = tmp_path / "disk"

@@ -27,6 +27,14 @@ from okd_release.registry.retry import RETRIES
 log = logging.getLogger(__name__)
 
 
+class IncompleteTransfer(TransferError):
+    """Some images failed; the others were copied. Carries the summary of what happened."""
+
+    def __init__(self, message: str, summary: TransferSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 @dataclass(frozen=True)
 class Endpoint:
     store: ImageStore
@@ -165,9 +173,10 @@ class Transfer:
         self.summary.retries = RETRIES.count - retries_before
         self.summary.seconds = time.monotonic() - started
         if self.summary.images_failed:
-            raise TransferError(
+            raise IncompleteTransfer(
                 f"{len(self.summary.images_failed)} of {len(copies)} images failed: {self.summary.errors[0]}"
-                + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else "")
+                + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else ""),
+                self.summary,
             )
         return self.summary
 

@@ -12,6 +12,7 @@ from okd_release.cli.table import human_size
 from okd_release.image.manifest import Platform
 from okd_release.release.instructions import KINDS, cluster_resource, install_config, instructions_text
 from okd_release.release.mirror import MirrorOptions, MirrorResult, run_mirror
+from okd_release.transfer import IncompleteTransfer
 
 
 @click.command("mirror")
@@ -44,8 +45,13 @@ def mirror_command(source: str | None, from_dir: str | None, to: str | None, to_
     with make_registries(registry_config, insecure, ca_file, loglevel, max_connections=max_per_registry * 2 + 4) \
             as registries:
         progress = make_progress(quiet=bool(output) or dry_run)
-        with progress:
-            result = run_mirror(registries, options, progress)
+        try:
+            with progress:
+                result = run_mirror(registries, options, progress)
+        except IncompleteTransfer as error:
+            if output:  # what was copied and what failed, before the one-line error
+                dump(error.summary.as_dict(), output)
+            raise
     if output:
         dump(_summary(result), output)
         return
