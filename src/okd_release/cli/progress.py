@@ -59,7 +59,8 @@ class TerminalProgress:
 
     def planned(self, images: int, blobs: int, total_bytes: int) -> None:
         self._images = self._progress.add_task("images", total=images, unit="images")
-        self._bytes = self._progress.add_task(f"blobs ({blobs})", total=total_bytes, unit="bytes")
+        if blobs:
+            self._bytes = self._progress.add_task(f"blobs ({blobs})", total=total_bytes, unit="bytes")
 
     def transferred(self, count: int) -> None:
         if self._bytes is not None:

@@ -9,6 +9,7 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.progress import make_progress
 from okd_release.errors import ConfigError
 from okd_release.image.store import open_store
 from okd_release.release.new import NewOptions, plan_release
@@ -64,7 +65,8 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
     )
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries, \
             tempfile.TemporaryDirectory(prefix="okd-new-") as work:
-        plan = plan_release(registries, options)
+        with make_progress() as progress:
+            plan = plan_release(registries, options, progress)
         payload = plan.payload
         for missing in plan.missing:
             click.echo(f"warning: image {missing!r} not found, left out of the release", err=True)
@@ -99,7 +101,9 @@ def sample_command(to: str, images: int, layer_mb: int, version: str, image_stre
     """Push a synthetic but realistic set of release component images and write an ImageStream for them."""
     target = references.parse(to)
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        sample = push_sample(open_store(target, registries), target.repository, images, layer_mb, version=version)
+        with make_progress() as progress:
+            sample = push_sample(open_store(target, registries), target.repository, images, layer_mb, version=version,
+                                 progress=progress)
     write_image_stream(sample.stream, Path(image_stream_file))
     click.echo(f"info: pushed {len(sample.stream.tags)} images to {target.name}", err=True)
     click.echo(image_stream_file)

@@ -12,6 +12,7 @@ from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
 from okd_release.image.manifest import ImageIndex, ImageManifest
 from okd_release.image.store import ImageStore, open_store
+from okd_release.progress import ProgressListener, SilentProgress
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
 from okd_release.release.source import choose_manifest
@@ -59,10 +60,12 @@ def resolve(registries: Registries, name: str, pullspec: str) -> ComponentImage:
 
 
 def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: bool = False,
-                workers: int = 8) -> tuple[dict[str, ComponentImage], list[str]]:
+                workers: int = 8, progress: ProgressListener | None = None) -> tuple[dict[str, ComponentImage], list[str]]:
     """Resolve every tag concurrently; returns the components and the names that were missing (if allowed)."""
     resolved: dict[str, ComponentImage] = {}
     missing: list[str] = []
+    listener = progress or SilentProgress()
+    listener.planned(len(tags), 0, 0)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(resolve, registries, name, pullspec) for name, pullspec in sorted(tags.items())}
         for name, future in futures.items():
@@ -72,4 +75,5 @@ def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: boo
                 if not allow_missing:
                     raise
                 missing.append(name)
+            listener.image_done(name, name in resolved)
     return resolved, missing

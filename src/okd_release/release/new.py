@@ -12,6 +12,7 @@ from pathlib import Path
 
 from okd_release import reference as references
 from okd_release.errors import ConfigError, InvalidReference, PayloadError
+from okd_release.progress import ProgressListener
 from okd_release.registry.session import Registries
 from okd_release.release.components import ComponentImage, resolve_all
 from okd_release.release.operators import is_operator, is_override, operator_manifests
@@ -170,7 +171,7 @@ def _metadata(options: NewOptions, source: Source, version: str) -> ReleaseMetad
     )
 
 
-def plan_release(registries: Registries, options: NewOptions) -> PlannedRelease:
+def plan_release(registries: Registries, options: NewOptions, progress: ProgressListener | None = None) -> PlannedRelease:
     """Resolve the inputs and assemble the payload (nothing is written or pushed)."""
     if options.reference_mode not in ("public", "source"):
         raise ConfigError("--reference-mode must be 'public' or 'source'")
@@ -179,7 +180,8 @@ def plan_release(registries: Registries, options: NewOptions) -> PlannedRelease:
     tags = _apply_mappings(source, mappings, options.exclude)
     metadata_changed = bool(options.name or options.previous or options.next or options.metadata or mappings)
     version = check_semver(options.name or _default_version(source))
-    components, missing = resolve_all(registries, {t.name: t.pullspec for t in tags}, options.allow_missing_images)
+    components, missing = resolve_all(registries, {t.name: t.pullspec for t in tags}, options.allow_missing_images,
+                                      progress=progress)
     tags = [_annotated(t, components[t.name]) for t in tags if t.name in components]
     pullspecs = {t.name: t.pullspec for t in tags}
     versions = ImageStream("", tuple(tags)).component_versions()

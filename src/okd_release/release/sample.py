@@ -17,6 +17,7 @@ from pathlib import Path
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer, LayerEntry, build_layer
 from okd_release.image.store import ImageStore, RegistryStore
+from okd_release.progress import ProgressListener, SilentProgress
 from okd_release.release import markers
 from okd_release.release.payload import (
     ANNOTATION_COMMIT,
@@ -195,18 +196,21 @@ def _component_layer(component: Component, directory: Path, layer_mb: int) -> Bu
 
 
 def push_sample(store: ImageStore, repository: str, images: int = 0, layer_mb: int = 0, base_kb: int = 256,
-                workers: int = 4, version: str = "4.15.0-0.okd-sample") -> Sample:
+                workers: int = 4, version: str = "4.15.0-0.okd-sample", progress: ProgressListener | None = None) -> Sample:
     """Push every component as `repository:<name>` and return the ImageStream naming them by digest."""
     work = Path(tempfile.mkdtemp(prefix="okd-sample-"))
     try:
         base = _base_layer(work, base_kb)
         selected = components(images)
+        listener = progress or SilentProgress()
+        listener.planned(len(selected), 0, 0)
 
         def push(component: Component) -> ImageTag:
             layer = _component_layer(component, work, layer_mb)
             config = image_config([base, layer], component.labels, CREATED)
             manifest = push_image(store, repository, component.name, [base, layer], config)
             layer.path.unlink()
+            listener.image_done(component.name, True)
             return ImageTag(component.name, f"{store_name(store, repository)}@{manifest.digest}")
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
