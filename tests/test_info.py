@@ -82,9 +82,13 @@ def test_image_for_and_contents(sample_release) -> None:
 
 
 def test_from_dir_and_payload_file(sample_release, tmp_path) -> None:
-    run_cli("new", "--insecure", "--from-release", sample_release.release, "--to-dir", str(tmp_path / "d"))
+    run_cli("new", "--insecure", "--from-release", sample_release.release, "--to-dir", str(tmp_path / "d"),
+            "--to-file", str(tmp_path / "payload.tar.gz"))
     text = run_cli("info", "--from-dir", str(tmp_path / "d")).stdout
     assert f"Name:      {sample_release.version}" in text and "prometheus" in text
+    from_file = json.loads(run_cli("info", "-o", "json", str(tmp_path / "payload.tar.gz")).stdout)
+    from_registry = json.loads(_ok("-o", "json", sample_release.release))
+    assert from_file["images"] == from_registry["images"] and from_file["version"] == from_registry["version"]
 
 
 def test_changes_between_two_releases(sample_release, plain_registries) -> None:
