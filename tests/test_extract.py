@@ -27,7 +27,7 @@ def test_manifests_are_extracted_byte_identical(sample_release, tmp_path) -> Non
     assert result.returncode == 0, result.stderr
     files = read_release(sample_release.release).payload.files()
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
-    one = run_cli("extract", "--insecure", sample_release.release, "--file", "image-references")
+    one = run_cli("extract", "--insecure", "--from", sample_release.release, "--file", "image-references")
     assert one.stdout.encode() == files["image-references"]
     missing = run_cli("extract", "--insecure", sample_release.release, "--file", "nope.yaml")
     _one_line_error(missing, "no file 'nope.yaml'")

@@ -17,6 +17,7 @@ from okd_release.release.tools import extract_tools, select_targets
 
 @click.command("extract")
 @click.argument("image", required=False)
+@click.option("--from", "from_", help="The release image (instead of the IMAGE argument, as oc accepts).")
 @click.option("--from-dir", type=click.Path(file_okay=False), help="Read the payload from a directory.")
 @click.option("--to", "to", default=".", show_default=True, type=click.Path(file_okay=False), help="Directory to write to.")
 @click.option("--file", "file_name", help="Write this one file of release-manifests to stdout.")
@@ -26,10 +27,11 @@ from okd_release.release.tools import extract_tools, select_targets
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @registry_options
 @handle_errors
-def extract_command(image: str | None, from_dir: str | None, to: str, file_name: str | None, tools: bool,
+def extract_command(image: str | None, from_: str | None, from_dir: str | None, to: str, file_name: str | None, tools: bool,
                     command: str | None, command_os: str | None, filter_by_os: str | None,
                     registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Extract the contents of a release: its manifests (default), one file, or its tools."""
+    image = image or from_
     if not image and not from_dir:
         raise ConfigError("give a release image or --from-dir")
     platform = Platform.parse(filter_by_os) if filter_by_os else None
