@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from okd_release.errors import NotFound
+from okd_release.errors import ManifestError
 from okd_release.image.disk import DiskStore
 from okd_release.reference import Reference
 from okd_release.registry.client import RawManifest, RegistryClient
@@ -89,7 +89,7 @@ def read_blob(store: ImageStore, repository: str, digest: str, size: int | None 
             for chunk in chunks:
                 data += chunk
                 if len(data) > limit:
-                    raise NotFound(f"blob {digest} of {store.describe(repository)} exceeds {limit} bytes")
+                    raise ManifestError(f"blob {digest} of {store.describe(repository)} exceeds {limit} bytes")
         return bytes(data)
 
     return retrying(store, f"GET blob {digest}", fetch)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from okd_release import reference as references
 from okd_release.errors import PayloadError
-from okd_release.image.build import put_manifest
+from okd_release.image.build import push_blob_if_missing, put_manifest
 from okd_release.image.config import ImageConfig
 from okd_release.image.disk import atomic_write
 from okd_release.image.layer import BuiltLayer, build_layer
@@ -89,12 +89,11 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
     base = _base(registries, plan)
     layer, config, manifest = _assemble(plan, base, work)
     try:
-        Transfer().run([ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
-                                  Endpoint(store, to.repository))])
-        if store.blob_size(to.repository, layer.digest) is None:
-            store.put_blob(to.repository, layer.digest, layer.size, layer.chunks())
-        if store.blob_size(to.repository, config.digest) is None:
-            store.put_blob(to.repository, config.digest, len(config.data), [config.data])
+        Transfer(retry=registries.options.retry).run([
+            ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
+                      Endpoint(store, to.repository))])
+        push_blob_if_missing(store, to.repository, layer.digest, layer.size, layer.chunks)
+        push_blob_if_missing(store, to.repository, config.digest, len(config.data), lambda: [config.data])
         put_manifest(store, to.repository, to.tag, manifest.raw)
     finally:
         layer.path.unlink()
