@@ -48,10 +48,6 @@ class Target:
     optional: bool = False
     new_arch: bool = False
 
-    @property
-    def platform(self) -> str:
-        return f"{self.os}/{self.arch}"
-
 
 def _client(os_: str, arch: str, image: str, path: str, archive: str, new_arch: bool = False) -> Target:
     links = () if os_ == "windows" else ("kubectl",)
