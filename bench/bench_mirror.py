@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Measured, make_release, okd_release, parallel, ratio, run_measured, start_registry
+from okd_release.content import RawManifest
 from okd_release.image import manifest as manifests
 from okd_release.image.manifest import ImageManifest
-from okd_release.registry.client import RawManifest
 
 
 def _release_images(host: str, release: str) -> list[tuple[str, str]]:

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from okd_release import localregistry
-from okd_release.image.store import RegistryStore
 from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.credentials import CredentialStore
-from okd_release.release.sample import push_sample, write_image_stream
+from okd_release.stores import RegistryStore
+from okd_release.testing import localregistry
+from okd_release.testing.sample import push_sample, write_image_stream
 
 ENV = {**os.environ, "HOME": "/nonexistent"}
 

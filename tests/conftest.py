@@ -14,8 +14,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from okd_release import localregistry
 from okd_release.registry import Registries, RegistryOptions
+from okd_release.testing import localregistry
 from tests.certs import make_ca_and_server
 
 USERNAME = "okd-tester"

@@ -9,8 +9,8 @@ from pathlib import Path
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.image.manifest import ImageManifest
-from okd_release.image.store import RegistryStore
 from okd_release.registry import Registries
+from okd_release.stores import RegistryStore
 
 
 def push_random_image(registries: Registries, host: str, repository: str, tag: str, layer_sizes: list[int],

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from okd_release.content import RawManifest
 from okd_release.image.manifest import ImageIndex
 from okd_release.registry import Registries, RegistryOptions
-from okd_release.registry.client import RawManifest
 from okd_release.registry.credentials import CredentialStore
-from okd_release.release.source import ReleaseImage, open_release
+from okd_release.release.payload.source import ReleaseImage, open_release
 
 
 def read_release(pullspec: str) -> ReleaseImage:
@@ -16,8 +16,9 @@ def read_release(pullspec: str) -> ReleaseImage:
 
 def push_multi_arch_release(registries: Registries, sample_release, tag: str) -> tuple[ImageIndex, RawManifest, RawManifest]:
     """A manifest list of the sample release (as linux/amd64) and a rebuilt `4.15.0-arm` (as linux/arm64)."""
-    from okd_release.image.manifest import Descriptor, Platform, build_index
-    from okd_release.image.store import RegistryStore
+    from okd_release.content import Descriptor, Platform
+    from okd_release.image.manifest import build_index
+    from okd_release.stores import RegistryStore
     from tests.conftest import run_cli
 
     arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
@@ -35,8 +36,8 @@ def push_multi_arch_release(registries: Registries, sample_release, tag: str) ->
 
 def build_sample_release(registries: Registries, host: str, prefix: str, directory, layer_mb: int = 0) -> str:
     """Push a sample to `host/<prefix>/content` and build its release as `<prefix>/release:1`; its pullspec."""
-    from okd_release.image.store import RegistryStore
-    from okd_release.release.sample import push_sample, write_image_stream
+    from okd_release.stores import RegistryStore
+    from okd_release.testing.sample import push_sample, write_image_stream
     from tests.conftest import run_cli
 
     sample = push_sample(RegistryStore(registries.client(host)), f"{prefix}/content", layer_mb=layer_mb)

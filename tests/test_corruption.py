@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from okd_release import localregistry
+from okd_release.testing import localregistry
 from tests.conftest import run_cli, skopeo
 from tests.release_helpers import build_sample_release, read_release
 

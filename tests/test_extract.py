@@ -9,9 +9,9 @@ from pathlib import Path
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer
-from okd_release.image.store import RegistryStore
-from okd_release.release import markers
-from okd_release.release.payload import ImageStream
+from okd_release.release.extract import markers
+from okd_release.release.payload.model import ImageStream
+from okd_release.stores import RegistryStore
 from tests.conftest import run_cli
 from tests.release_helpers import read_release
 

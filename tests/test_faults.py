@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from okd_release import localregistry
+from okd_release.testing import localregistry
 from tests.conftest import run_cli
 from tests.faultproxy import FaultPlan, start_proxy
 from tests.release_helpers import build_sample_release, read_release

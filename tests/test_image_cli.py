@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from okd_release.image.layout import OciLayout
-from okd_release.image.store import RegistryStore
+from okd_release.stores import RegistryStore
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
 from tests.conftest import PASSWORD, run_cli, skopeo, write_auth_file
 from tests.images import push_random_image
@@ -129,11 +129,12 @@ def test_200mb_layer_is_copied_with_bounded_memory(registry, second_registry, pl
     peak_mb = usage.ru_maxrss / 1024
     print(f"peak RSS copying a 200 MB layer: {peak_mb:.1f} MB")
     assert peak_mb < 100
-    assert plain_registries.client(second_registry.host).blob_exists("okd/big", layer.digest) == layer.size
+    assert plain_registries.client(second_registry.host).head_blob("okd/big", layer.digest) == layer.size
 
 
 def test_image_list_info_shows_platforms_and_mirror_keeps_the_list(registry, second_registry, plain_registries) -> None:
-    from okd_release.image.manifest import Descriptor, Platform, build_index
+    from okd_release.content import Descriptor, Platform
+    from okd_release.image.manifest import build_index
 
     amd = push_random_image(plain_registries, registry.host, "okd/multi", "amd64", [1000])
     arm = push_random_image(plain_registries, registry.host, "okd/multi", "arm64", [2000])

@@ -8,8 +8,8 @@ import yaml
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import KUBERNETES, MACHINE_OS
+from okd_release.stores import RegistryStore
+from okd_release.testing.sample import KUBERNETES, MACHINE_OS
 from tests.conftest import PASSWORD, run_cli, write_auth_file
 from tests.images import push_random_image
 from tests.release_helpers import push_multi_arch_release, read_release

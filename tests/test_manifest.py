@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from okd_release import digest as digests
 from okd_release import mediatypes
+from okd_release.content import Descriptor, Platform, RawManifest
 from okd_release.errors import ManifestError
 from okd_release.image import manifest as manifests
-from okd_release.image.manifest import Descriptor, Platform, build_image_manifest, build_index
-from okd_release.registry.client import RawManifest
+from okd_release.image.manifest import build_image_manifest, build_index
 
 DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: "sha256:" + h)
 descriptor = st.builds(Descriptor, st.sampled_from([mediatypes.DOCKER_LAYER, mediatypes.OCI_LAYER]), DIGEST,

@@ -9,8 +9,8 @@ import pytest
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
-from okd_release.image.store import RegistryStore
-from okd_release.release.sample import components
+from okd_release.stores import RegistryStore
+from okd_release.testing.sample import components
 from tests.conftest import run_cli, skopeo
 from tests.images import push_random_image
 from tests.release_helpers import read_release
@@ -95,7 +95,7 @@ def test_to_dir_to_file_and_dry_run_agree(sample_release, tmp_path) -> None:
     assert written.returncode == 0, written.stderr
     original = read_release(sample_release.release).payload.files()
     assert {p.name: p.read_bytes() for p in (tmp_path / "dir").iterdir()} == original
-    from okd_release.release.source import open_payload_file
+    from okd_release.release.payload.source import open_payload_file
 
     assert open_payload_file(tmp_path / "payload.tar.gz").payload.files() == original
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from okd_release.errors import PayloadError
-from okd_release.release import markers
-from okd_release.release.pin import Replacement, pin
+from okd_release.release.extract import markers
+from okd_release.release.extract.pin import Replacement, pin
 
 
 def _whole(data: bytes, replacements: list[Replacement]) -> bytes:

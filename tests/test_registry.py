@@ -30,7 +30,7 @@ def test_blob_round_trip_monolithic_and_chunked(registry, plain_registries, monk
         data = os.urandom(size)
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         client.upload_blob("okd/blobs", digest, (data[i:i + 65536] for i in range(0, len(data), 65536)), size)
-        assert client.blob_exists("okd/blobs", digest) == size
+        assert client.head_blob("okd/blobs", digest) == size
         with client.open_blob("okd/blobs", digest, size) as chunks:
             assert b"".join(chunks) == data
 
@@ -39,7 +39,7 @@ def test_upload_of_unknown_size_streams_in_one_patch(registry, plain_registries)
     data = os.urandom(300_000)
     client = plain_registries.client(registry.host)
     client.upload_blob("okd/blobs", digests.of(data), iter([data[:1000], data[1000:]]), None)
-    assert client.blob_exists("okd/blobs", digests.of(data)) == len(data)
+    assert client.head_blob("okd/blobs", digests.of(data)) == len(data)
 
 
 def test_upload_refuses_bytes_that_do_not_match_the_size(registry, plain_registries) -> None:
@@ -51,9 +51,9 @@ def test_upload_refuses_bytes_that_do_not_match_the_size(registry, plain_registr
 def test_cross_repository_mount(registry, plain_registries) -> None:
     client = plain_registries.client(registry.host)
     digest = client.upload_bytes("okd/one", b"shared layer")
-    assert client.blob_exists("okd/two", digest) is None
+    assert client.head_blob("okd/two", digest) is None
     assert client.mount_blob("okd/two", digest, "okd/one") is True
-    assert client.blob_exists("okd/two", digest) == len(b"shared layer")
+    assert client.head_blob("okd/two", digest) == len(b"shared layer")
 
 
 def test_mount_of_missing_blob_reports_false(registry, plain_registries) -> None:

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import bcrypt
 import pytest
 
-from okd_release import localregistry
+from okd_release.testing import localregistry
 from tests.conftest import PASSWORD, USERNAME, run_cli, write_auth_file
 from tests.faultproxy import FaultPlan, start_proxy
 from tests.release_helpers import build_sample_release, read_release

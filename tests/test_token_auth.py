@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from okd_release import localregistry
+from okd_release.testing import localregistry
 from tests.conftest import PASSWORD, USERNAME, run_cli, skopeo, write_auth_file
 from tests.images import push_random_image
 from tests.tokenserver import start_token_server

@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from okd_release.content import Descriptor, Platform
 from okd_release.errors import DigestMismatch, OkdReleaseError, TransferError, TransientRegistryError
 from okd_release.image import manifest as manifests
-from okd_release.image.manifest import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
-from okd_release.image.store import ImageStore, RegistryStore
-from okd_release.progress import ProgressListener, SilentProgress
+from okd_release.image.manifest import ImageIndex, ImageManifest, Manifest
+from okd_release.image.store import ImageStore
+from okd_release.listener import ProgressListener, SilentProgress
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.retry import RETRIES
 
@@ -230,8 +231,8 @@ class Transfer:
 
         def stream() -> None:
             with self._limit(source.store, target.store), \
-                    source.store.open_blob(source.repository, blob.digest, blob.size) as chunks:
-                target.store.put_blob(target.repository, blob.digest, blob.size, self._counted(chunks))
+                    source.store.open_blob(source.repository, blob) as chunks:
+                target.store.put_blob(target.repository, blob, self._counted(chunks))
 
         self._retrying(f"copy blob {blob.digest} from {source} to {target}", stream)
         self._count("copied", blob)
@@ -240,7 +241,7 @@ class Transfer:
     def _try_mount(self, source: Endpoint, target: Endpoint, blob: Descriptor) -> bool:
         if source.store.key != target.store.key or source.repository == target.repository:
             return False
-        if not isinstance(target.store, RegistryStore):
+        if not target.store.mounts_across_repositories:
             return False
         try:
             with self._limit(target.store):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from okd_release import localregistry
 from okd_release.cli.common import handle_errors
 from okd_release.errors import OkdReleaseError
+from okd_release.testing import localregistry
 
 NUL = b"\x00"
 

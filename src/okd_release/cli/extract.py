@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.content import Platform
 from okd_release.errors import ConfigError
-from okd_release.image.manifest import Platform
-from okd_release.release.extract import extract_manifests, manifest_file
-from okd_release.release.source import open_payload_dir, open_release
-from okd_release.release.tools import extract_tools, select_targets
+from okd_release.release.extract.manifests import extract_manifests, manifest_file
+from okd_release.release.extract.tools import extract_tools, select_targets
+from okd_release.release.payload.source import open_payload_dir, open_release
 
 
 @click.command("extract")

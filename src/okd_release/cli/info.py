@@ -8,12 +8,12 @@ import click
 
 from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
 from okd_release.cli.table import columns, human_size
+from okd_release.content import Platform
 from okd_release.errors import ConfigError
-from okd_release.image.manifest import Platform
 from okd_release.registry.session import Registries
-from okd_release.release.diff import ReleaseDiff, diff_releases
-from okd_release.release.info import ReleaseInfo, describe
-from okd_release.release.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.info.describe import ReleaseInfo, describe
+from okd_release.release.info.diff import ReleaseDiff, diff_releases
+from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
 
 
 def _open(registries: Registries, text: str | None, from_dir: str | None, platform: Platform | None) -> ReleaseImage:

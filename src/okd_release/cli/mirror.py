@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
-from okd_release.cli.progress import make_progress
 from okd_release.cli.table import human_size
-from okd_release.image.manifest import Platform
-from okd_release.release.instructions import KINDS, cluster_resource, install_config, instructions_text
-from okd_release.release.mirror import MirrorOptions, MirrorResult, run_mirror
+from okd_release.cli.terminal import make_progress
+from okd_release.content import Platform
+from okd_release.release.mirror.instructions import KINDS, cluster_resource, install_config, instructions_text
+from okd_release.release.mirror.plan import MirrorOptions, MirrorResult, run_mirror
 from okd_release.transfer import IncompleteTransfer
 
 

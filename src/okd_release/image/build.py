@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from okd_release import mediatypes
+from okd_release.content import Descriptor, RawManifest
 from okd_release.image.config import ImageConfig
 from okd_release.image.layer import BuiltLayer
-from okd_release.image.manifest import Descriptor, ImageManifest, build_image_manifest
+from okd_release.image.manifest import ImageManifest, build_image_manifest
 from okd_release.image.store import ImageStore
-from okd_release.registry.client import RawManifest
 
 
 def image_config(layers: list[BuiltLayer] | list[str], labels: dict[str, str], created: str,
@@ -27,17 +27,19 @@ def image_config(layers: list[BuiltLayer] | list[str], labels: dict[str, str], c
     return ImageConfig.build(document)
 
 
-def push_blob_if_missing(store: ImageStore, repository: str, digest: str, size: int,
+def push_blob_if_missing(store: ImageStore, repository: str, blob: Descriptor,
                          chunks_factory: Callable[[], Iterable[bytes]]) -> None:
-    if store.blob_size(repository, digest) is None:
-        store.put_blob(repository, digest, size, chunks_factory())
+    """Upload a blob unless the store already has it; `chunks_factory` is called only when it is needed."""
+    if store.blob_size(repository, blob.digest) is None:
+        store.put_blob(repository, blob, chunks_factory())
 
 
 def push_image(store: ImageStore, repository: str, tag: str | None, layers: list[BuiltLayer],
                config: ImageConfig, oci: bool = False) -> ImageManifest:
     for layer in layers:
-        push_blob_if_missing(store, repository, layer.digest, layer.size, layer.chunks)
-    push_blob_if_missing(store, repository, config.digest, len(config.data), lambda: [config.data])
+        push_blob_if_missing(store, repository, layer.descriptor(), layer.chunks)
+    push_blob_if_missing(store, repository, Descriptor(mediatypes.DOCKER_CONFIG, config.digest, len(config.data)),
+                         lambda: [config.data])
     if oci:
         manifest = build_image_manifest(
             Descriptor(mediatypes.OCI_CONFIG, config.digest, len(config.data)),

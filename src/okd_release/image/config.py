@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from okd_release import digest as digests
+from okd_release.content import Platform
 from okd_release.errors import ManifestError
-from okd_release.image.manifest import Platform, encode
+from okd_release.image.manifest import encode
 
 
 @dataclass(frozen=True)

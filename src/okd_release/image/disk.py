@@ -14,8 +14,9 @@ from pathlib import Path
 
 from okd_release import digest as digests
 from okd_release import mediatypes
+from okd_release.content import CHUNK, Descriptor, RawManifest
 from okd_release.errors import ConfigError, DigestMismatch, ManifestError, NotFound
-from okd_release.registry.client import CHUNK, RawManifest
+from okd_release.image.store import LocalRetry
 
 
 def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None, what: str = "file") -> None:
@@ -39,12 +40,13 @@ def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None,
         raise
 
 
-class DiskStore:
+class DiskStore(LocalRetry):
     """Images under `root/v2/<repository>/`: blobs by digest, manifests by digest and tag."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.key = f"disk:{self.root.resolve()}"
+        self.mounts_across_repositories = True  # a hard link between repositories of one directory
 
     def _repository(self, repository: str) -> Path:
         path = (self.root / "v2" / repository).resolve()
@@ -54,6 +56,9 @@ class DiskStore:
 
     def describe(self, repository: str) -> str:
         return f"file://{repository} in {self.root}"
+
+    def reference_name(self, repository: str) -> str:
+        return f"file://{repository}"
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
         path = self._repository(repository) / "manifests" / reference
@@ -86,7 +91,8 @@ class DiskStore:
             return None
 
     @contextlib.contextmanager
-    def open_blob(self, repository: str, digest: str, size: int | None = None) -> Iterator[Iterator[bytes]]:
+    def open_blob(self, repository: str, blob: Descriptor) -> Iterator[Iterator[bytes]]:
+        digest, size = blob.digest, blob.size
         path = self._repository(repository) / "blobs" / digests.validate(digest)
         try:
             handle = open(path, "rb")
@@ -95,9 +101,9 @@ class DiskStore:
         with handle:
             yield digests.verified(iter(lambda: handle.read(CHUNK), b""), digest, f"blob {digest} in {path.parent}", size)
 
-    def put_blob(self, repository: str, digest: str, size: int | None, chunks: Iterable[bytes]) -> None:
-        path = self._repository(repository) / "blobs" / digests.validate(digest)
-        atomic_write(path, chunks, digest, f"blob {digest}")
+    def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        path = self._repository(repository) / "blobs" / digests.validate(blob.digest)
+        atomic_write(path, chunks, blob.digest, f"blob {blob.digest}")
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         source = self._repository(from_repository) / "blobs" / digest

@@ -47,7 +47,7 @@ class ImageInfo:
 
 
 def load_config(store: ImageStore, repository: str, image: ImageManifest, where: str) -> ImageConfig:
-    data = read_blob(store, repository, image.config.digest, image.config.size)
+    data = read_blob(store, repository, image.config)
     return ImageConfig.parse(data, f"config of {where}")
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from okd_release import mediatypes
+from okd_release.content import Descriptor
 from okd_release.errors import ManifestError
-from okd_release.image.manifest import Descriptor
 
 FIXED_MTIME = 0
 COPY_BUFFER = 1024 * 1024

@@ -14,21 +14,23 @@ from typing import Any
 
 from okd_release import digest as digests
 from okd_release import mediatypes
+from okd_release.content import CHUNK, Descriptor, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound
 from okd_release.image.disk import atomic_write
-from okd_release.image.manifest import Descriptor, encode
-from okd_release.registry.client import CHUNK, RawManifest
+from okd_release.image.manifest import encode
+from okd_release.image.store import LocalRetry
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_VERSION = b'{"imageLayoutVersion": "1.0.0"}'
 
 
-class OciLayout:
+class OciLayout(LocalRetry):
     """An OCI image layout directory used as an image store."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.key = f"oci:{self.root.resolve()}"
+        self.mounts_across_repositories = False  # one layout holds one repository
         self._lock = threading.Lock()
 
     def _blob(self, digest: str) -> Path:
@@ -47,6 +49,9 @@ class OciLayout:
 
     def describe(self, repository: str) -> str:
         return f"OCI layout {self.root}"
+
+    def reference_name(self, repository: str) -> str:
+        return f"file://{repository}"
 
     def tags(self) -> dict[str, str]:
         return {
@@ -74,7 +79,7 @@ class OciLayout:
         return self._blob(digest).is_file()
 
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
-        self.put_blob(repository, raw.digest, len(raw.data), [raw.data])
+        self.put_blob(repository, Descriptor(raw.media_type, raw.digest, len(raw.data)), [raw.data])
         with self._lock:
             atomic_write(self.root / "oci-layout", [LAYOUT_VERSION])
             index = self._index()
@@ -101,7 +106,8 @@ class OciLayout:
             return None
 
     @contextlib.contextmanager
-    def open_blob(self, repository: str, digest: str, size: int | None = None) -> Iterator[Iterator[bytes]]:
+    def open_blob(self, repository: str, blob: Descriptor) -> Iterator[Iterator[bytes]]:
+        digest, size = blob.digest, blob.size
         try:
             handle = open(self._blob(digest), "rb")
         except FileNotFoundError:
@@ -109,8 +115,8 @@ class OciLayout:
         with handle:
             yield digests.verified(iter(lambda: handle.read(CHUNK), b""), digest, f"blob {digest} in {self.root}", size)
 
-    def put_blob(self, repository: str, digest: str, size: int | None, chunks: Iterable[bytes]) -> None:
-        atomic_write(self._blob(digest), chunks, digest, f"blob {digest}")
+    def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        atomic_write(self._blob(blob.digest), chunks, blob.digest, f"blob {blob.digest}")
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         return False

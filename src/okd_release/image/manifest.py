@@ -3,64 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from okd_release import digest as digests
 from okd_release import mediatypes
+from okd_release.content import Descriptor, RawManifest
 from okd_release.errors import ManifestError
-from okd_release.registry.client import RawManifest
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.os}/{self.architecture}" + (f"/{self.variant}" if self.variant else "")
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        parts = text.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ManifestError(f"invalid platform {text!r}: expected os/arch[/variant]")
-        return cls(*parts)
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    media_type: str
-    digest: str
-    size: int
-    platform: Platform | None = None
-    annotations: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, value: Any, where: str) -> Descriptor:
-        try:
-            platform = value.get("platform")
-            return cls(
-                media_type=str(value.get("mediaType", "")),
-                digest=digests.validate(value["digest"]),
-                size=int(value["size"]),
-                platform=Platform(platform["os"], platform["architecture"], platform.get("variant", ""))
-                if isinstance(platform, dict) else None,
-                annotations=dict(value.get("annotations") or {}),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ManifestError(f"{where} has an invalid descriptor: {error}") from None
-
-    def to_json(self) -> dict[str, Any]:
-        value: dict[str, Any] = {"mediaType": self.media_type, "size": self.size, "digest": self.digest}
-        if self.platform:
-            value["platform"] = {"architecture": self.platform.architecture, "os": self.platform.os}
-            if self.platform.variant:
-                value["platform"]["variant"] = self.platform.variant
-        if self.annotations:
-            value["annotations"] = self.annotations
-        return value
 
 
 @dataclass(frozen=True)

@@ -1,95 +1,90 @@
-"""Where images live: a registry or a directory. The transfer engine copies between stores."""
+"""Where images live: the `ImageStore` interface the transfer engine and the release code read and write.
+
+A store holds manifests and blobs addressed by repository. Implementations: a registry host
+(`okd_release.stores.RegistryStore`), oc's on-disk `file://` layout (`DiskStore`) and an OCI layout
+(`OciLayout`). Callers never ask which kind they hold: what differs is declared as capabilities.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
-from pathlib import Path
 from typing import Protocol, TypeVar
 
+from okd_release.content import Descriptor, RawManifest
 from okd_release.errors import ManifestError
-from okd_release.image.disk import DiskStore
-from okd_release.reference import Reference
-from okd_release.registry.client import RawManifest, RegistryClient
-from okd_release.registry.retry import with_retries
-from okd_release.registry.session import Registries
 
 T = TypeVar("T")
+MAX_SMALL_BLOB = 64 * 1024 * 1024
 
 
 class ImageStore(Protocol):
     """Manifests and blobs, addressed by repository; a registry host or a directory."""
 
     key: str
+    """Identifies the store: two stores with the same key are the same place (per-store limits use it)."""
 
-    def describe(self, repository: str) -> str: ...
-    def get_manifest(self, repository: str, reference: str) -> RawManifest: ...
-    def has_manifest(self, repository: str, digest: str) -> bool: ...
-    def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None: ...
-    def blob_size(self, repository: str, digest: str) -> int | None: ...
-    def open_blob(self, repository: str, digest: str, size: int | None = None) -> ContextManager[Iterator[bytes]]: ...
-    def put_blob(self, repository: str, digest: str, size: int | None, chunks: Iterable[bytes]) -> None: ...
-    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool: ...
-
-
-class RegistryStore:
-    """A registry host as a store."""
-
-    def __init__(self, client: RegistryClient) -> None:
-        self.client = client
-        self.key = "registry:" + client.registry
+    mounts_across_repositories: bool
+    """True when `mount_blob` can link a blob from another repository of the same store without copying."""
 
     def describe(self, repository: str) -> str:
-        return f"{self.client.registry}/{repository}"
+        """A human-readable name for `repository` in this store, for messages."""
+        ...
+
+    def reference_name(self, repository: str) -> str:
+        """`repository` as an image reference name: `host/repository`, or `file://repository` on disk."""
+        ...
+
+    def retrying(self, what: str, operation: Callable[[], T]) -> T:
+        """Run a read that streams from this store, redoing it from the start on a transient failure."""
+        ...
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
-        return self.client.get_manifest(repository, reference)
+        """The manifest tagged `reference` (or with that digest), its bytes checked against its digest."""
+        ...
 
     def has_manifest(self, repository: str, digest: str) -> bool:
-        info = self.client.head_manifest(repository, digest)
-        return info is not None
+        """Whether the manifest with `digest` is present."""
+        ...
 
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
-        self.client.put_manifest(repository, reference, raw.data, raw.media_type)
+        """Store a manifest by digest and, when `reference` is a tag, under that tag."""
+        ...
 
     def blob_size(self, repository: str, digest: str) -> int | None:
-        return self.client.blob_exists(repository, digest)
+        """The size of the blob if `repository` holds it, else None."""
+        ...
 
-    def open_blob(self, repository: str, digest: str, size: int | None = None) -> ContextManager[Iterator[bytes]]:
-        return self.client.open_blob(repository, digest, size)
+    def open_blob(self, repository: str, blob: Descriptor) -> ContextManager[Iterator[bytes]]:
+        """Stream a blob; the iterator raises DigestMismatch at its end if the bytes are not `blob`."""
+        ...
 
-    def put_blob(self, repository: str, digest: str, size: int | None, chunks: Iterable[bytes]) -> None:
-        self.client.upload_blob(repository, digest, chunks, size)
+    def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        """Store a blob from a stream, verified against `blob` before it becomes visible."""
+        ...
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
-        return self.client.mount_blob(repository, digest, from_repository)
+        """Link a blob from another repository of this store; True when it did (see `mounts_across_repositories`)."""
+        ...
 
 
-def open_store(reference: Reference, registries: Registries, root: Path | None = None) -> ImageStore:
-    """The store a reference points into: its registry, or for `file://` the directory `root`."""
-    if reference.is_file:
-        return DiskStore(root or Path.cwd())
-    return RegistryStore(registries.client(reference.registry))
+class LocalRetry:
+    """Local stores redo nothing: a failed read of a file is not transient."""
+
+    def retrying(self, what: str, operation: Callable[[], T]) -> T:
+        return operation()
 
 
-def retrying(store: ImageStore, what: str, operation: Callable[[], T]) -> T:
-    """Run a read that streams from `store`, redoing it from the start when a registry connection drops."""
-    if isinstance(store, RegistryStore):
-        return with_retries(store.client.options.retry, what, operation)
-    return operation()
-
-
-def read_blob(store: ImageStore, repository: str, digest: str, size: int | None = None,
-              limit: int = 64 * 1024 * 1024) -> bytes:
-    """A small blob (a config) in memory, verified against digest and size, with retries for registries."""
+def read_blob(store: ImageStore, repository: str, blob: Descriptor, limit: int = MAX_SMALL_BLOB) -> bytes:
+    """A small blob (a config) in memory, verified against its digest and size, retried as the store says."""
 
     def fetch() -> bytes:
         data = bytearray()
-        with store.open_blob(repository, digest, size) as chunks:
+        with store.open_blob(repository, blob) as chunks:
             for chunk in chunks:
                 data += chunk
                 if len(data) > limit:
-                    raise ManifestError(f"blob {digest} of {store.describe(repository)} exceeds {limit} bytes")
+                    raise ManifestError(f"blob {blob.digest} of {store.describe(repository)} exceeds {limit} bytes")
         return bytes(data)
 
-    return retrying(store, f"GET blob {digest}", fetch)
+    return store.retrying(f"GET blob {blob.digest}", fetch)

@@ -12,6 +12,7 @@ import httpx
 
 from okd_release import digest as digests
 from okd_release import mediatypes
+from okd_release.content import CHUNK, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials
 from okd_release.registry.options import RegistryOptions
@@ -19,19 +20,9 @@ from okd_release.registry.retry import with_retries
 from okd_release.registry.transport import Transport
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-CHUNK = 1024 * 1024
 CHUNKED_THRESHOLD = 256 * 1024 * 1024
 UPLOAD_CHUNK = 64 * 1024 * 1024
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-
-
-@dataclass(frozen=True)
-class RawManifest:
-    """A manifest exactly as the registry served it."""
-
-    data: bytes
-    media_type: str
-    digest: str
 
 
 @dataclass(frozen=True)
@@ -106,7 +97,7 @@ class RegistryClient:
         return digest
 
     # -- blobs -------------------------------------------------------------------------------------
-    def blob_exists(self, repository: str, digest: str) -> int | None:
+    def head_blob(self, repository: str, digest: str) -> int | None:
         """The blob's size if `repository` has it, else None."""
         try:
             response = self.transport.request("HEAD", f"/v2/{repository}/blobs/{digest}", pull_scope(repository))

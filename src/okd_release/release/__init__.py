@@ -1,1 +1,1 @@
-"""Release payload logic: read payloads, info and diffs, new, extract, mirror, and the sample payload."""
+"""Release payload logic: the payload format (`payload`), then one package per command: `info`, `new`, `extract`, `mirror`."""

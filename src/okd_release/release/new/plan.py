@@ -12,11 +12,12 @@ from pathlib import Path
 
 from okd_release import reference as references
 from okd_release.errors import ConfigError, InvalidReference, PayloadError
-from okd_release.progress import ProgressListener
+from okd_release.listener import ProgressListener
 from okd_release.registry.session import Registries
-from okd_release.release.components import ComponentImage, resolve_all
-from okd_release.release.operators import is_operator, is_override, operator_manifests
-from okd_release.release.payload import (
+from okd_release.release.new.operators import is_operator, is_override, operator_manifests
+from okd_release.release.new.rewrite import image_mapper, strip_locator
+from okd_release.release.payload.components import ComponentImage, resolve_all
+from okd_release.release.payload.model import (
     ANNOTATION_FROM_RELEASE,
     ANNOTATION_FROM_STREAM,
     ANNOTATION_OVERRIDE,
@@ -27,8 +28,7 @@ from okd_release.release.payload import (
     ReleaseMetadata,
     check_semver,
 )
-from okd_release.release.rewrite import image_mapper, strip_locator
-from okd_release.release.source import open_payload_dir, open_release
+from okd_release.release.payload.source import open_payload_dir, open_release
 
 FIXED_CREATED = "1970-01-01T00:00:00Z"
 DEFAULT_VERSION = "0.0.1-0.okd-release"

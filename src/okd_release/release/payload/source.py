@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from okd_release import reference as references
+from okd_release.content import Platform
 from okd_release.errors import ManifestError, NotFound, PayloadError
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
 from okd_release.image.layer import normalise, read_files
-from okd_release.image.manifest import ImageIndex, ImageManifest, Platform
-from okd_release.image.store import ImageStore, open_store, retrying
+from okd_release.image.manifest import ImageIndex, ImageManifest
+from okd_release.image.store import ImageStore
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
-from okd_release.release.payload import MANIFESTS_DIR, Payload
+from okd_release.release.payload.model import MANIFESTS_DIR, Payload
+from okd_release.stores import open_store
 
 DEFAULT_PLATFORM = Platform("linux", "amd64")
 
@@ -82,11 +84,11 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
     layer = image.layers[-1]
 
     def read() -> dict[str, bytes]:
-        with store.open_blob(reference.repository, layer.digest, layer.size) as chunks:
+        with store.open_blob(reference.repository, layer) as chunks:
             return _payload_files(chunks, f"layer {layer.digest} of {reference}")
 
     try:
-        files = retrying(store, f"payload layer of {reference}", read)
+        files = store.retrying(f"payload layer of {reference}", read)
     except ManifestError as error:
         raise PayloadError(f"{reference} is not a release image: {error}") from None
     if "image-references" not in files:

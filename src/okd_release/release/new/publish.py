@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from okd_release import reference as references
+from okd_release.content import Descriptor
 from okd_release.errors import PayloadError
 from okd_release.image.build import push_blob_if_missing, put_manifest
 from okd_release.image.config import ImageConfig
 from okd_release.image.disk import atomic_write
 from okd_release.image.layer import BuiltLayer, build_layer
-from okd_release.image.manifest import Descriptor, ImageManifest, build_image_manifest
-from okd_release.image.store import open_store
+from okd_release.image.manifest import ImageManifest, build_image_manifest
 from okd_release.registry.session import Registries
-from okd_release.release.components import ComponentImage, resolve
-from okd_release.release.new import PlannedRelease
-from okd_release.release.payload import LABEL_BASE_DIGEST, LABEL_RELEASE, Payload
+from okd_release.release.new.plan import PlannedRelease
+from okd_release.release.payload.components import ComponentImage, resolve
+from okd_release.release.payload.model import LABEL_BASE_DIGEST, LABEL_RELEASE, Payload
+from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
 
 
@@ -92,8 +93,8 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
         Transfer(retry=registries.options.retry).run([
             ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
                       Endpoint(store, to.repository))])
-        push_blob_if_missing(store, to.repository, layer.digest, layer.size, layer.chunks)
-        push_blob_if_missing(store, to.repository, config.digest, len(config.data), lambda: [config.data])
+        push_blob_if_missing(store, to.repository, manifest.layers[-1], layer.chunks)
+        push_blob_if_missing(store, to.repository, manifest.config, lambda: [config.data])
         put_manifest(store, to.repository, to.tag, manifest.raw)
     finally:
         layer.path.unlink()

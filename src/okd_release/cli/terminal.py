@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from okd_release.progress import SilentProgress
+from okd_release.listener import SilentProgress
 
 
 class _BytesOnly:

@@ -1,4 +1,4 @@
-"""`okd-release new` and `okd-release sample`."""
+"""`okd-release new`: build a release payload and push or write it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import handle_errors, make_registries, registry_options
-from okd_release.cli.progress import make_progress
+from okd_release.cli.terminal import make_progress
 from okd_release.errors import ConfigError
-from okd_release.image.store import open_store
-from okd_release.release.new import NewOptions, plan_release
-from okd_release.release.publish import push_release, release_digest, write_to_dir, write_to_file
-from okd_release.release.sample import push_sample, write_image_stream
+from okd_release.release.new.plan import NewOptions, plan_release
+from okd_release.release.new.publish import push_release, release_digest, write_to_dir, write_to_file
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -85,25 +83,3 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
         if to_image:
             published = push_release(registries, plan, to_image, Path(work))
             click.echo(published.pullspec)
-
-
-@click.command("sample")
-@click.option("--to", "to", required=True, help="Repository to push the component images to (REGISTRY/REPO).")
-@click.option("--images", type=click.IntRange(0, 10000), default=0, help="Total images (default: the core set of 15).")
-@click.option("--layer-mb", type=click.IntRange(0, 4096), default=0, help="Extra MB of data in each image's own layer.")
-@click.option("--version", "version", default="4.15.0-0.okd-sample", show_default=True, help="Version named by the image stream.")
-@click.option("--image-stream-file", default="sample-image-stream.json", show_default=True,
-              type=click.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
-@registry_options
-@handle_errors
-def sample_command(to: str, images: int, layer_mb: int, version: str, image_stream_file: str,
-                   registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Push a synthetic but realistic set of release component images and write an ImageStream for them."""
-    target = references.parse(to)
-    with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        with make_progress() as progress:
-            sample = push_sample(open_store(target, registries), target.repository, images, layer_mb, version=version,
-                                 progress=progress)
-    write_image_stream(sample.stream, Path(image_stream_file))
-    click.echo(f"info: pushed {len(sample.stream.tags)} images to {target.name}", err=True)
-    click.echo(image_stream_file)

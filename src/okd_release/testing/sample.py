@@ -16,10 +16,10 @@ from pathlib import Path
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer, LayerEntry, build_layer
-from okd_release.image.store import ImageStore, RegistryStore
-from okd_release.progress import ProgressListener, SilentProgress
-from okd_release.release import markers
-from okd_release.release.payload import (
+from okd_release.image.store import ImageStore
+from okd_release.listener import ProgressListener, SilentProgress
+from okd_release.release.extract import markers
+from okd_release.release.payload.model import (
     ANNOTATION_COMMIT,
     ANNOTATION_DISPLAY_NAMES,
     ANNOTATION_REF,
@@ -211,19 +211,13 @@ def push_sample(store: ImageStore, repository: str, images: int = 0, layer_mb: i
             manifest = push_image(store, repository, component.name, [base, layer], config)
             layer.path.unlink()
             listener.image_done(component.name, True)
-            return ImageTag(component.name, f"{store_name(store, repository)}@{manifest.digest}")
+            return ImageTag(component.name, f"{store.reference_name(repository)}@{manifest.digest}")
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             tags = list(pool.map(push, selected))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Sample(ImageStream(version, tuple(sorted(tags, key=lambda t: t.name))), repository)
-
-
-def store_name(store: ImageStore, repository: str) -> str:
-    if isinstance(store, RegistryStore):
-        return f"{store.client.registry}/{repository}"
-    return f"file://{repository}"
 
 
 def write_image_stream(stream: ImageStream, path: Path) -> None:

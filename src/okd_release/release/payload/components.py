@@ -11,11 +11,12 @@ from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
 from okd_release.image.manifest import ImageIndex, ImageManifest
-from okd_release.image.store import ImageStore, open_store
-from okd_release.progress import ProgressListener, SilentProgress
+from okd_release.image.store import ImageStore
+from okd_release.listener import ProgressListener, SilentProgress
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
-from okd_release.release.source import choose_manifest
+from okd_release.release.payload.source import choose_manifest
+from okd_release.stores import open_store
 
 
 @dataclass(frozen=True)

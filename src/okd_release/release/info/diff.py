@@ -6,8 +6,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from okd_release.release.info import ReleaseInfo, compare_url
-from okd_release.release.views import plain
+from okd_release.release.info.describe import ReleaseInfo, compare_url
+from okd_release.release.info.plain import plain
 
 
 @dataclass(frozen=True)

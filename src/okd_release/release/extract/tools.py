@@ -16,16 +16,15 @@ import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from okd_release.content import Descriptor
 from okd_release.errors import ConfigError, DigestMismatch, NotFound, PayloadError
 from okd_release.image.disk import atomic_write
 from okd_release.image.layer import COPY_BUFFER, layer_tar, normalise
-from okd_release.image.manifest import Descriptor
-from okd_release.image.store import retrying
 from okd_release.registry.session import Registries
-from okd_release.release import markers
-from okd_release.release.components import ComponentImage, resolve
-from okd_release.release.pin import Replacement, pin
-from okd_release.release.source import ReleaseImage
+from okd_release.release.extract import markers
+from okd_release.release.extract.pin import Replacement, pin
+from okd_release.release.payload.components import ComponentImage, resolve
+from okd_release.release.payload.source import ReleaseImage
 
 RELEASE_ARCH = "release-arch"
 README_CLIENT = "# OpenShift Clients\n\nMove `oc` and `kubectl` to a directory on your PATH, then run `oc login`.\n"
@@ -159,14 +158,14 @@ def _find_file(component: ComponentImage, path: str, work: Path, replacements: l
         what = f"layer {layer.digest} of image {component.name}"
 
         def read(layer: Descriptor = layer, what: str = what) -> tuple[Path, list[str]] | None:
-            with component.store.open_blob(repository, layer.digest, layer.size) as chunks, layer_tar(chunks, what) as tar:
+            with component.store.open_blob(repository, layer) as chunks, layer_tar(chunks, what) as tar:
                 for member in tar:
                     if member.isreg() and normalise(member.name) == path:
                         return _write_pinned(tar, member, work, replacements)
             return None
 
         try:
-            found = retrying(component.store, what, read)
+            found = component.store.retrying(what, read)
         except DigestMismatch as error:
             raise DigestMismatch(f"image {component.name}: {error}") from None
         if found:

@@ -15,11 +15,11 @@ from urllib.parse import urlparse
 
 from okd_release.errors import OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
-from okd_release.release.components import ComponentImage, resolve
-from okd_release.release.payload import ANNOTATION_COMMIT, ANNOTATION_SOURCE, ImageTag
-from okd_release.release.rewrite import COMPONENT_VERSION_KEYS
-from okd_release.release.source import ReleaseImage
-from okd_release.release.views import plain
+from okd_release.release.info.plain import plain
+from okd_release.release.payload.components import ComponentImage, resolve
+from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_SOURCE, ImageTag
+from okd_release.release.payload.source import ReleaseImage
+from okd_release.release.payload.versions import COMPONENT_VERSION_KEYS
 
 
 @dataclass(frozen=True)

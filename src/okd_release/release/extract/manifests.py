@@ -6,10 +6,9 @@ from pathlib import Path
 
 from okd_release.errors import PayloadError
 from okd_release.image.disk import atomic_write
-from okd_release.image.store import retrying
-from okd_release.release.payload import MANIFESTS_DIR
-from okd_release.release.source import ReleaseImage
-from okd_release.release.unpack import UnpackResult, unpack
+from okd_release.image.unpack import UnpackResult, unpack
+from okd_release.release.payload.model import MANIFESTS_DIR
+from okd_release.release.payload.source import ReleaseImage
 
 
 def _in_manifests(name: str) -> str | None:
@@ -30,10 +29,10 @@ def extract_manifests(release: ReleaseImage, target: Path) -> UnpackResult:
     what = f"payload layer {layer.digest} of {release.name}"
 
     def read() -> UnpackResult:
-        with store.open_blob(repository, layer.digest, layer.size) as chunks:
+        with store.open_blob(repository, layer) as chunks:
             return unpack(chunks, target, _in_manifests, what)
 
-    return retrying(store, what, read)
+    return store.retrying(what, read)
 
 
 def manifest_file(release: ReleaseImage, name: str) -> bytes:

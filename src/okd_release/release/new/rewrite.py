@@ -14,8 +14,6 @@ from okd_release.errors import PayloadError
 _SUFFIX = r"(?::[\w][\w.-]{0,127}|@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{2,})?"
 _VERSION = re.compile(rb"(?<![\w.-])0\.0\.1-snapshot(?:-([a-z0-9][a-z0-9-]*))?(?![\w.])")
 
-COMPONENT_VERSION_KEYS = ("kubernetes", "machine-os", "kernel", "crio", "kubectl", "kubernetes-tests")
-
 
 def strip_locator(pullspec: str) -> str:
     """`repo:tag` or `repo@digest` → `repo` (the part the mapper matches on)."""
@@ -38,23 +36,6 @@ def image_mapper(targets: dict[str, str]) -> Callable[[bytes], bytes]:
         return pattern.sub(lambda m: m.group(1) + encoded[m.group(2)], data)
 
     return rewrite
-
-
-def parse_versions(value: str, display_names: str = "") -> dict[str, tuple[str, str]]:
-    """`kubernetes=1.28.3,machine-os=39.1` (+ display names) → {key: (version, display name)}."""
-    names = {}
-    for item in filter(None, (p.strip() for p in display_names.split(","))):
-        key, sep, name = item.partition("=")
-        if not sep:
-            raise PayloadError(f"invalid version display name {item!r}: expected key=name")
-        names[key] = name
-    versions = {}
-    for item in filter(None, (p.strip() for p in value.split(","))):
-        key, sep, version = item.partition("=")
-        if not sep or not key or not version:
-            raise PayloadError(f"invalid component version {item!r}: expected key=version")
-        versions[key] = (version, names.get(key, ""))
-    return versions
 
 
 def version_mapper(release: str, versions: dict[str, tuple[str, str]]) -> Callable[[bytes], bytes]:

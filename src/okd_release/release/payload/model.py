@@ -9,7 +9,7 @@ from typing import Any
 
 from okd_release.errors import PayloadError
 from okd_release.image.layer import LayerEntry
-from okd_release.release.rewrite import parse_versions
+from okd_release.release.payload.versions import parse_versions
 
 MANIFESTS_DIR = "release-manifests"
 IMAGE_REFERENCES = "image-references"

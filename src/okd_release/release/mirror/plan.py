@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from okd_release import reference as references
+from okd_release.content import Platform
 from okd_release.errors import ConfigError
 from okd_release.image.disk import DiskStore, atomic_write
-from okd_release.image.manifest import Platform
-from okd_release.image.store import ImageStore, open_store
-from okd_release.progress import ProgressListener
+from okd_release.image.store import ImageStore
+from okd_release.listener import ProgressListener
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
-from okd_release.release.instructions import MirrorSource, mirror_sources
-from okd_release.release.source import ReleaseImage, open_release
+from okd_release.release.mirror.instructions import MirrorSource, mirror_sources
+from okd_release.release.payload.source import ReleaseImage, open_release
+from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
 
 DISK_REPOSITORY = "openshift/release"

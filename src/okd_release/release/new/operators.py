@@ -8,13 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
+from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
-from okd_release.image.manifest import Descriptor
-from okd_release.image.store import retrying
-from okd_release.release.components import ComponentImage
-from okd_release.release.payload import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageStream
-from okd_release.release.rewrite import image_mapper, strip_locator, version_mapper
+from okd_release.release.new.rewrite import image_mapper, strip_locator, version_mapper
+from okd_release.release.payload.components import ComponentImage
+from okd_release.release.payload.model import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageStream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -36,11 +35,11 @@ def read_operator_files(component: ComponentImage, all_layers: bool = False) -> 
         what = f"layer {layer.digest} of operator {component.name}"
 
         def read(layer: Descriptor = layer, what: str = what) -> dict[str, bytes]:
-            with component.store.open_blob(component.reference.repository, layer.digest, layer.size) as chunks:
+            with component.store.open_blob(component.reference.repository, layer) as chunks:
                 return read_files(chunks, wanted, what)
 
         try:
-            found = retrying(component.store, what, read)
+            found = component.store.retrying(what, read)
         except DigestMismatch as error:
             raise DigestMismatch(f"operator {component.name}: {error}") from None
         files.update({name.split("/", 1)[1]: data for name, data in found.items()})

@@ -1,0 +1,1 @@
+"""`info`: what a release holds, and what changed between two releases."""

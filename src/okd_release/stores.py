@@ -1,0 +1,65 @@
+"""Stores by reference: a registry host as an `ImageStore`, and the store a reference points into."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager as ContextManager
+from pathlib import Path
+from typing import TypeVar
+
+from okd_release.content import Descriptor, RawManifest
+from okd_release.image.disk import DiskStore
+from okd_release.image.store import ImageStore
+from okd_release.reference import Reference
+from okd_release.registry.client import RegistryClient
+from okd_release.registry.retry import with_retries
+from okd_release.registry.session import Registries
+
+T = TypeVar("T")
+
+
+class RegistryStore:
+    """A registry host as a store: reads are retried by the registry's retry policy; blobs mount across repositories."""
+
+    mounts_across_repositories = True
+
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+        self.key = "registry:" + client.registry
+
+    def describe(self, repository: str) -> str:
+        return f"{self.client.registry}/{repository}"
+
+    def reference_name(self, repository: str) -> str:
+        return f"{self.client.registry}/{repository}"
+
+    def retrying(self, what: str, operation: Callable[[], T]) -> T:
+        return with_retries(self.client.options.retry, what, operation)
+
+    def get_manifest(self, repository: str, reference: str) -> RawManifest:
+        return self.client.get_manifest(repository, reference)
+
+    def has_manifest(self, repository: str, digest: str) -> bool:
+        return self.client.head_manifest(repository, digest) is not None
+
+    def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
+        self.client.put_manifest(repository, reference, raw.data, raw.media_type)
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        return self.client.head_blob(repository, digest)
+
+    def open_blob(self, repository: str, blob: Descriptor) -> ContextManager[Iterator[bytes]]:
+        return self.client.open_blob(repository, blob.digest, blob.size)
+
+    def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        self.client.upload_blob(repository, blob.digest, chunks, blob.size)
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        return self.client.mount_blob(repository, digest, from_repository)
+
+
+def open_store(reference: Reference, registries: Registries, root: Path | None = None) -> ImageStore:
+    """The store a reference points into: its registry, or for `file://` the directory `root`."""
+    if reference.is_file:
+        return DiskStore(root or Path.cwd())
+    return RegistryStore(registries.client(reference.registry))
