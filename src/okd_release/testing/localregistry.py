@@ -76,13 +76,14 @@ def start(
     htpasswd: Path | None = None,
     token: dict[str, str] | None = None,
     port: int | None = None,
+    address: str = "127.0.0.1",
 ) -> LocalRegistry:
     if shutil.which(BINARY) is None:
         raise ConfigError(f"{BINARY} is not installed (Debian package docker-registry)")
     workdir = Path(workdir or tempfile.mkdtemp(prefix="okd-registry-"))
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    host = f"127.0.0.1:{port or free_port()}"
+    host = f"{address}:{port or free_port()}"
     http: dict[str, object] = {"addr": host, "secret": "local-registry", "headers": {"X-Content-Type-Options": ["nosniff"]}}
     if certificate and key:
         http["tls"] = {"certificate": str(certificate), "key": str(key)}
