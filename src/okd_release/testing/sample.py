@@ -33,7 +33,7 @@ from okd_release.release.payload.model import (
 CREATED = "2024-01-01T00:00:00Z"
 PLACEHOLDER = "quay.io/openshift/origin-{name}:latest"
 KUBERNETES = "1.28.3"
-MACHINE_OS = "39.20240101.3.0"
+MACHINE_OS = "39.20240101.3-0"  # oc requires component versions to be semantic versions
 CLI_ARTIFACT_DIRS = {"linux_amd64": "oc", "linux_arm64": "oc", "mac": "oc", "mac_arm64": "oc", "windows": "oc.exe"}
 INSTALLER_ARTIFACT_DIRS = ("linux_amd64", "linux_arm64", "mac", "mac_arm64")
 
@@ -221,4 +221,10 @@ def push_sample(store: ImageStore, repository: str, images: int = 0, layer_mb: i
 
 
 def write_image_stream(stream: ImageStream, path: Path) -> None:
-    path.write_text(json.dumps(stream.to_json(), indent=2) + "\n")
+    """Write the ImageStream for `new -f`, with the `status.publicDockerImageRepository` oc's default
+    `--reference-mode=public` needs when every image lives in one repository."""
+    document = stream.to_json()
+    repositories = {tag.pullspec.split("@", 1)[0] for tag in stream.tags}
+    if len(repositories) == 1:
+        document["status"] = {"dockerImageRepository": "", "publicDockerImageRepository": repositories.pop()}
+    path.write_text(json.dumps(document, indent=2) + "\n")
