@@ -16,7 +16,7 @@ from okd_release.transfer import IncompleteTransfer
 
 
 @click.command("mirror")
-@click.option("--from", "source", help="The release to mirror (or file://openshift/release:TAG with --from-dir).")
+@click.option("--from", "from_", help="The release to mirror (or file://openshift/release:TAG with --from-dir).")
 @click.option("--from-dir", type=click.Path(file_okay=False), help="Upload from this on-disk mirror.")
 @click.option("--to", help="Repository to mirror every image into.")
 @click.option("--to-release-image", help="Also push the release image here (default: TO:<version>-<arch>).")
@@ -26,19 +26,50 @@ from okd_release.transfer import IncompleteTransfer
               help="Concurrent transfers per registry.")
 @click.option("--keep-manifest-list", is_flag=True, help="Keep manifest lists whole (the default unless --filter-by-os).")
 @click.option("--filter-by-os", help="Mirror only this platform (os/arch) of a multi-arch release.")
-@click.option("--print-mirror-instructions", "instructions", type=click.Choice(KINDS), default="icsp", show_default=True)
+@click.option("--print-mirror-instructions", "instructions", type=click.Choice(KINDS), default="icsp", show_default=True,
+              help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
+                   "or not at all (none).")
 @click.option("--write-mirror-instructions", "instructions_dir", type=click.Path(file_okay=False),
               help="Also write the install-config snippet and the cluster resource as files here.")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @registry_options
 @handle_errors
-def mirror_command(source: str | None, from_dir: str | None, to: str | None, to_release_image: str | None,
+def mirror_command(from_: str | None, from_dir: str | None, to: str | None, to_release_image: str | None,
                    to_dir: str | None, dry_run: bool, max_per_registry: int, keep_manifest_list: bool,
                    filter_by_os: str | None, instructions: str, instructions_dir: str | None, output: str | None,
                    registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Copy a release and every image it references, resumably, each blob verified."""
+    """Copy a release and every image it references, resumably, each blob verified.
+
+    Copies the release image and every image named by its image-references into one repository (--to) as
+    <version>-<arch> and <version>-<arch>-<name>, or into a directory (--to-dir) in oc's file:// layout,
+    which --from-dir later uploads to a registry. Each distinct blob is copied once; blobs the target
+    already has are skipped, so running the same command again resumes an interrupted mirror. On success
+    it prints the install-config imageContentSources snippet and the ImageContentSourcePolicy (or
+    ImageDigestMirrorSet) that point a cluster at the mirror.
+
+    \b
+    Examples:
+      # Mirror a release and every image it references into a registry
+      okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
+        --to mirror.example.com/okd/release -a pull-secret.json
+
+    \b
+      # Show what would be copied, and how many bytes, without copying anything
+      okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
+        --to mirror.example.com/okd/release --dry-run
+
+    \b
+      # Mirror to a directory, carry it across the air gap, then upload it from there
+      okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --to-dir /media/usb/okd
+      okd-release mirror --from-dir /media/usb/okd --to mirror.internal/okd/release
+
+    \b
+      # Write an ImageDigestMirrorSet and the install-config snippet to files
+      okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
+        --to mirror.example.com/okd/release --print-mirror-instructions idms --write-mirror-instructions ./mirror
+    """
     options = MirrorOptions(
-        source=source, from_dir=Path(from_dir) if from_dir else None, to=to, to_release_image=to_release_image,
+        from_=from_, from_dir=Path(from_dir) if from_dir else None, to=to, to_release_image=to_release_image,
         to_dir=Path(to_dir) if to_dir else None, dry_run=dry_run, max_per_registry=max_per_registry,
         filter_by_os=Platform.parse(filter_by_os) if filter_by_os else None,
     )

@@ -31,7 +31,25 @@ ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 @dataclass
 class MirrorOptions:
-    source: str | None = None
+    """What `run_mirror` copies, and where: the fields of `okd-release mirror`'s flags.
+
+    Each field is named after its flag (`--to-dir` is `to_dir`; `--from` is `from_`, as `from` is a Python
+    keyword). Give a source, `from_` (a release pullspec) or `from_dir` (an on-disk mirror written by
+    `to_dir`; with it, `from_` may name `file://openshift/release:TAG`), and one target, `to` (a repository,
+    without tag or digest) or `to_dir` (a directory).
+
+    Attributes:
+        from_: the release image to mirror (`--from`).
+        from_dir: an on-disk mirror to upload from (`--from-dir`).
+        to: the repository every image is copied into (`--to`).
+        to_release_image: also push the release image here (`--to-release-image`).
+        to_dir: write an on-disk mirror, in oc's `file://` layout, here (`--to-dir`).
+        dry_run: plan and measure what is missing; copy nothing (`--dry-run`).
+        max_per_registry: concurrent requests per registry (`--max-per-registry`).
+        filter_by_os: for a multi-arch release, mirror only this platform (`--filter-by-os`).
+    """
+
+    from_: str | None = None
     from_dir: Path | None = None
     to: str | None = None
     to_release_image: str | None = None
@@ -41,20 +59,36 @@ class MirrorOptions:
     filter_by_os: Platform | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class MirrorResult:
+    """What `run_mirror` did: the release, each image copy, the transfer summary, the mirror configuration.
+
+    Attributes:
+        release: the release that was mirrored.
+        copies: one `ImageCopy` per image (the release first), in plan order.
+        summary: counts of images, blobs and bytes (for a dry run: what is missing).
+        release_target: where the release image now is (`TO:<version>-<arch>` or `to_release_image`).
+        sources: the repository mirrors for ImageContentSourcePolicy / ImageDigestMirrorSet (none for `to_dir`).
+    """
+
     release: ReleaseImage
     copies: list[ImageCopy]
     summary: TransferSummary
     release_target: str
     sources: list[MirrorSource] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # short: the release holds the whole payload, which would print tens of KB
+        return (f"<MirrorResult {self.release.payload.version} {self.release.digest or self.release.name} -> "
+                f"{self.release_target}: {len(self.copies)} images, {len(self.summary.images_failed)} failed, "
+                f"{self.summary.blobs_copied} blobs copied>")
+
 
 def _open_source(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, str]:
     """The release to mirror and the pullspec it was originally published under."""
     if options.from_dir:
-        if options.source and options.source.startswith("file://"):
-            return open_release(registries, options.source, options.filter_by_os, options.from_dir), options.source
+        if options.from_ and options.from_.startswith("file://"):
+            return open_release(registries, options.from_, options.filter_by_os, options.from_dir), options.from_
         index_path = options.from_dir / DISK_INDEX
         try:
             index = json.loads(index_path.read_text())
@@ -62,9 +96,9 @@ def _open_source(registries: Registries, options: MirrorOptions) -> tuple[Releas
             raise ConfigError(f"{options.from_dir} holds no complete mirror ({DISK_INDEX} missing or invalid)") from None
         release = open_release(registries, index["release"], options.filter_by_os, options.from_dir)
         return release, str(index.get("source", ""))
-    if not options.source:
+    if not options.from_:
         raise ConfigError("give --from (a release image) or --from-dir (an on-disk mirror)")
-    return open_release(registries, options.source, options.filter_by_os), options.source
+    return open_release(registries, options.from_, options.filter_by_os), options.from_
 
 
 def release_tag(release: ReleaseImage, keep_list: bool) -> str:
@@ -74,6 +108,7 @@ def release_tag(release: ReleaseImage, keep_list: bool) -> str:
 
 
 def keeps_list(release: ReleaseImage, options: MirrorOptions) -> bool:
+    """A multi-arch release is mirrored as the whole manifest list unless one platform was asked for."""
     return release.index is not None and options.filter_by_os is None
 
 
@@ -99,6 +134,11 @@ def _component_source(registries: Registries, release: ReleaseImage, pullspec: s
 
 
 def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, list[ImageCopy], str, list[MirrorSource]]:
+    """Open the release and plan one `ImageCopy` per image; returns (release, copies, release target, mirrors).
+
+    Raises ConfigError for options that do not name one source and one target, PayloadError (and the
+    registry errors) when the release cannot be read, and ConfigError when an image is not referenced by digest.
+    """
     release, original = _open_source(registries, options)
     store, target = _target(registries, options)
     keep_list = keeps_list(release, options)
@@ -128,13 +168,27 @@ def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[Release
 
 
 def run_mirror(registries: Registries, options: MirrorOptions, progress: ProgressListener | None = None) -> MirrorResult:
+    """Copy a release and every image it references to `options.to` or `options.to_dir`, each blob verified.
+
+    Blobs the target has are skipped, so a rerun resumes; an on-disk mirror's index is written last.
+
+    Args:
+        registries: the registry clients (credentials, TLS, retry policy) to read and write with.
+        options: source, target and limits; see `MirrorOptions`.
+        progress: told of the plan, bytes and each image as it completes (nothing when None).
+
+    Raises:
+        ConfigError: the options do not name one source and one target, or a target has a tag.
+        IncompleteTransfer: some images failed; the others were copied; `error.summary` says which.
+        OkdReleaseError: any other failure reading the release (PayloadError, RegistryError, ...).
+    """
     release, copies, release_target, mirrors = plan_mirror(registries, options)
     transfer = Transfer(options.max_per_registry, progress, [options.filter_by_os] if options.filter_by_os else None,
                         registries.options.retry, options.dry_run)
     summary = transfer.run(copies)
     if options.to_dir and not options.dry_run:
         index = {"release": f"file://{DISK_REPOSITORY}:{release_tag(release, keeps_list(release, options))}",
-                 "source": options.source if not options.from_dir else release.name,
+                 "source": options.from_ if not options.from_dir else release.name,
                  "version": release.payload.version, "digest": release.digest}
         atomic_write(options.to_dir / DISK_INDEX, [json.dumps(index, indent=2).encode()])
     return MirrorResult(release, copies, summary, release_target, mirrors)
