@@ -34,12 +34,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--previous", multiple=True, help="Versions this release upgrades from (comma separated).")
 @click.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
 @click.option("--metadata", help="JSON object stored as release-metadata's metadata.")
-@click.option("--reference-mode", type=click.Choice(["public", "source"]), default="public", show_default=True)
+@click.option("--reference-mode", type=click.Choice(["public", "source"]), default="public", show_default=True,
+              help="Accepted as oc accepts it; either way each image is referenced as its input names it, by digest.")
 @click.option("--include", multiple=True, help="Keep these images even if no operator references them.")
 @click.option("--exclude", multiple=True, help="Leave these images out.")
 @click.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
 @click.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
-@click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True)
+@click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
+              help="The image of the input whose layers the release image is built on (unless --to-image-base).")
 @registry_options
 @handle_errors
 def new_command(replacements: tuple[str, ...], from_image_stream_file: str | None, from_release: str | None,
@@ -48,7 +50,32 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
                 metadata: str | None, reference_mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
                 allow_missing_images: bool, to_image_base: str | None, to_image_base_tag: str,
                 registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Build a release payload and push it, write it to a file or a directory."""
+    """Build a release payload and push it, write it to a file or a directory.
+
+    The payload is built from an ImageStream file (-f), an existing release (--from-release) or a
+    directory (--from-dir), with NAME=IMAGE arguments (or --mapping-file) replacing or adding component
+    images. Every image is resolved and referenced by digest; the operators' manifests are copied from
+    their images with placeholder pullspecs rewritten. The result is deterministic: the same inputs give
+    the same digest, and --from-release with no changes rebuilds that release exactly.
+
+    \b
+    Examples:
+      # Build a release from an ImageStream of component images and push it
+      okd-release new -f image-stream.json --to-image registry.example.com/okd/release:4.15.0-0.okd-custom
+
+    \b
+      # Rebuild an existing release with one component replaced
+      okd-release new --from-release quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
+        --to-image registry.example.com/okd/release:custom cli=registry.example.com/me/cli:fix
+
+    \b
+      # A new version with upgrade edges, written as a payload file instead of pushed
+      okd-release new -f image-stream.json --name 4.15.1 --previous 4.15.0 --to-file release.tar.gz
+
+    \b
+      # Print the digest the release would have; push nothing
+      okd-release new --from-release quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --dry-run
+    """
     if not (to_image or to_file or to_dir or dry_run):
         raise ConfigError("nothing to do: give --to-image, --to-file, --to-dir or --dry-run")
     if to_image:
@@ -56,7 +83,7 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
     options = NewOptions(
         from_image_stream_file=Path(from_image_stream_file) if from_image_stream_file else None,
         from_release=from_release, from_dir=Path(from_dir) if from_dir else None,
-        replacements=list(replacements), mapping_files=[Path(p) for p in mapping_files], name=name,
+        replacements=list(replacements), mapping_file=[Path(p) for p in mapping_files], name=name,
         previous=_split(previous), next=_split(next_), metadata=metadata, reference_mode=reference_mode,
         include=_split(include), exclude=_split(exclude), allow_missing_images=allow_missing_images,
         to_image_base=to_image_base, to_image_base_tag=to_image_base_tag,

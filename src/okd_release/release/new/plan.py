@@ -36,11 +36,36 @@ DEFAULT_VERSION = "0.0.1-0.okd-release"
 
 @dataclass
 class NewOptions:
+    """What `plan_release` builds a payload from: the fields of `okd-release new`'s flags.
+
+    Each field is named after its flag (`--from-release` is `from_release`, `--mapping-file` is
+    `mapping_file`); a repeatable flag is a list. Give at most one of `from_image_stream_file`,
+    `from_release` and `from_dir`, and/or `replacements`.
+
+    Attributes:
+        from_image_stream_file: an ImageStream file naming the component images (`-f`).
+        from_release: an existing release whose images (and metadata) to start from (`--from-release`).
+        from_dir: a directory of manifests, image-references and release-metadata (`--from-dir`).
+        replacements: `NAME=IMAGE` component replacements (the command's arguments).
+        mapping_file: files of `NAME=IMAGE` lines, `#` comments (`--mapping-file`).
+        name: the release version, a semantic version (`--name`).
+        previous: versions this release upgrades from (`--previous`).
+        next: versions that upgrade from this release (`--next`).
+        metadata: a JSON object for release-metadata's `metadata` (`--metadata`).
+        reference_mode: `public` or `source`, as oc accepts (`--reference-mode`).
+        include: images to keep although no operator references them (`--include`).
+        exclude: images to leave out (`--exclude`).
+        allow_missing_images: leave out images that cannot be found instead of failing (`--allow-missing-images`).
+        to_image_base: the image to add the payload layer to (`--to-image-base`).
+        to_image_base_tag: the component whose image is the base when no `to_image_base` (`--to-image-base-tag`).
+        created: the timestamp written into the image (library only; fixed, so that builds are reproducible).
+    """
+
     from_image_stream_file: Path | None = None
     from_release: str | None = None
     from_dir: Path | None = None
     replacements: list[str] = field(default_factory=list)
-    mapping_files: list[Path] = field(default_factory=list)
+    mapping_file: list[Path] = field(default_factory=list)
     name: str | None = None
     previous: list[str] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
@@ -62,15 +87,27 @@ class Source:
     annotation: tuple[str, str] | None
 
 
-@dataclass
+@dataclass(repr=False)
 class PlannedRelease:
-    """A payload ready to write or push, with the resolved component images it names."""
+    """A payload ready to write or push, with the resolved component images it names.
+
+    Attributes:
+        payload: the release-manifests: image-references, release-metadata and the manifests.
+        components: the resolved component images by name.
+        missing: images left out because they could not be found (with `allow_missing_images`).
+        base_pullspec: the image the payload layer goes on top of (None when the input has none).
+        options: the options it was planned with.
+    """
 
     payload: Payload
     components: dict[str, ComponentImage]
     missing: list[str]
     base_pullspec: str | None
     options: NewOptions
+
+    def __repr__(self) -> str:
+        return (f"<PlannedRelease {self.payload.version}: {len(self.payload.image_references.tags)} images, "
+                f"{len(self.payload.manifests)} manifests, {len(self.missing)} missing>")
 
 
 def parse_mappings(arguments: list[str], files: list[Path]) -> list[tuple[str, str]]:
@@ -172,11 +209,27 @@ def _metadata(options: NewOptions, source: Source, version: str) -> ReleaseMetad
 
 
 def plan_release(registries: Registries, options: NewOptions, progress: ProgressListener | None = None) -> PlannedRelease:
-    """Resolve the inputs and assemble the payload (nothing is written or pushed)."""
+    """Resolve the inputs and assemble the payload; nothing is written or pushed.
+
+    Reads the source (image stream file, release or directory), applies the replacements, resolves every
+    component image, copies and rewrites the operators' manifests, and pins every image by digest. Give the
+    result to `push_release`, `write_to_file` or `write_to_dir`.
+
+    Args:
+        registries: the registry clients to resolve the component images with.
+        options: the inputs; see `NewOptions`.
+        progress: told as each component image is resolved (nothing when None).
+
+    Raises:
+        ConfigError: conflicting or unreadable inputs (two sources, a bad mapping, invalid --metadata).
+        PayloadError: a version that is not semver, an unknown component, a malformed input payload.
+        NotFound: a component image does not exist (unless `allow_missing_images`).
+        OkdReleaseError: any other registry or image failure.
+    """
     if options.reference_mode not in ("public", "source"):
         raise ConfigError("--reference-mode must be 'public' or 'source'")
     source = _load_source(registries, options)
-    mappings = parse_mappings(options.replacements, options.mapping_files)
+    mappings = parse_mappings(options.replacements, options.mapping_file)
     tags = _apply_mappings(source, mappings, options.exclude)
     metadata_changed = bool(options.name or options.previous or options.next or options.metadata or mappings)
     version = check_semver(options.name or _default_version(source))

@@ -29,6 +29,8 @@ from okd_release.transfer import Endpoint, ImageCopy, Transfer
 
 @dataclass(frozen=True)
 class PublishedRelease:
+    """A release image `push_release` pushed: its pullspec by digest, the digest and the manifest."""
+
     pullspec: str
     digest: str
     manifest: ImageManifest
@@ -39,6 +41,10 @@ def payload_layer(payload: Payload, directory: Path) -> BuiltLayer:
 
 
 def write_to_dir(payload: Payload, directory: Path) -> list[Path]:
+    """Write every file of release-manifests into `directory` (created if missing); returns the paths written.
+
+    Raises OSError when the directory cannot be written.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in sorted(payload.files().items()):
@@ -49,7 +55,10 @@ def write_to_dir(payload: Payload, directory: Path) -> list[Path]:
 
 
 def write_to_file(payload: Payload, path: Path) -> None:
-    """The payload layer (release-manifests/...) as a tar.gz file, written atomically."""
+    """Write the payload layer (release-manifests/...) as a tar.gz file, atomically; `info` and `new` read it.
+
+    Raises OSError when the file cannot be written.
+    """
     with tempfile.TemporaryDirectory(dir=path.parent if path.parent.exists() else None) as work:
         layer = payload_layer(payload, Path(work))
         atomic_write(path, layer.chunks(), layer.digest, str(path))
@@ -84,7 +93,22 @@ def _base(registries: Registries, plan: PlannedRelease) -> ComponentImage:
 
 
 def push_release(registries: Registries, plan: PlannedRelease, target: str, work: Path) -> PublishedRelease:
-    """Copy the base image's blobs into the target repository, then push the payload layer, config, manifest."""
+    """Push the release image to `target`: the base image's layers plus the payload layer, config and manifest.
+
+    The base image's blobs are copied (or mounted) into the target repository first; the manifest is pushed
+    last, under `target`'s tag (or by digest).
+
+    Args:
+        registries: the registry clients to read the base image and write the target with.
+        plan: the release, from `plan_release`.
+        target: where to push, `registry/repository[:tag]`.
+        work: a directory for the payload layer while it is pushed (removed afterwards).
+
+    Raises:
+        InvalidReference: `target` is not an image reference.
+        PayloadError: there is no base image (no `to_image_base` and no `to_image_base_tag` component).
+        OkdReleaseError: a registry failure (AuthenticationError, TransferError, ...).
+    """
     to = references.parse(target)
     store = open_store(to, registries)
     base = _base(registries, plan)
@@ -102,7 +126,10 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
 
 
 def release_digest(registries: Registries, plan: PlannedRelease, work: Path) -> str:
-    """The digest `push_release` would produce, without pushing (for --dry-run)."""
+    """The digest `push_release` would produce, without pushing anything (for --dry-run).
+
+    Raises PayloadError when there is no base image, and the registry errors reading it.
+    """
     layer, _, manifest = _assemble(plan, _base(registries, plan), work)
     layer.path.unlink()
     return manifest.digest
