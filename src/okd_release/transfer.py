@@ -56,8 +56,13 @@ class ImageCopy:
     tags: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(repr=False)
 class TransferSummary:
+    """What a transfer did: images, failures, blobs copied / already present / mounted, bytes, retries, time.
+
+    For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy.
+    """
+
     images: int = 0
     images_failed: list[str] = field(default_factory=list)
     blobs_copied: int = 0
@@ -73,7 +78,12 @@ class TransferSummary:
     errors: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return (f"<TransferSummary {self.images} images, {len(self.images_failed)} failed; blobs: {self.blobs_copied} "
+                f"copied, {self.blobs_skipped} present, {self.blobs_mounted} mounted; {self.bytes_copied} bytes copied>")
+
     def as_dict(self) -> dict[str, object]:
+        """The summary as `-o json` prints it (camelCase keys)."""
         return {
             "images": self.images, "imagesFailed": self.images_failed, "blobsCopied": self.blobs_copied,
             "blobsSkipped": self.blobs_skipped, "blobsMounted": self.blobs_mounted, "bytesCopied": self.bytes_copied,

@@ -36,6 +36,7 @@ def extract_manifests(release: ReleaseImage, target: Path) -> UnpackResult:
 
 
 def manifest_file(release: ReleaseImage, name: str) -> bytes:
+    """The bytes of one file of release-manifests (`extract --file`); raises PayloadError when there is none."""
     files = release.payload.files()
     if name not in files:
         raise PayloadError(f"release {release.name} has no file {name!r} in release-manifests")

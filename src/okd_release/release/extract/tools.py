@@ -145,6 +145,8 @@ def select_targets(release: ReleaseImage, command: str | None, command_os: str |
 
 @dataclass(frozen=True)
 class ExtractedTool:
+    """A binary (or archive) `extract_tools` wrote: what it is, where, its sha256, and markers it lacked."""
+
     target: Target
     path: Path
     sha256: str
@@ -196,6 +198,23 @@ def _replacements(target: Target, release: ReleaseImage) -> list[Replacement]:
 
 def extract_tools(registries: Registries, release: ReleaseImage, targets: list[Target], as_archives: bool,
                   directory: Path) -> list[ExtractedTool]:
+    """Write the client and installer binaries of a release into `directory`, pinned to the release.
+
+    The installer gets the release's pullspec (by digest) and version written into its markers, so it
+    installs exactly this release. With `as_archives`, each binary is packed as oc packs it, and
+    release.txt and sha256sum.txt are written beside the archives.
+
+    Args:
+        registries: the registry clients to read the component images with.
+        release: from `open_release`.
+        targets, as_archives: from `select_targets(release, command, command_os)`.
+        directory: where to write (created if missing).
+
+    Raises:
+        NotFound: an image lacks the binary.
+        PayloadError: a pullspec or version does not fit the binary's marker.
+        OkdReleaseError: any registry or layer failure (DigestMismatch, ...).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     tags = {t.name: t for t in release.payload.image_references.tags}
     components: dict[str, ComponentImage] = {}

@@ -24,6 +24,8 @@ from okd_release.release.payload.versions import COMPONENT_VERSION_KEYS
 
 @dataclass(frozen=True)
 class ComponentVersion:
+    """A version the release declares for a component (kubernetes, machine-os, ...), with its display name."""
+
     name: str
     version: str
     display_name: str = ""
@@ -31,6 +33,8 @@ class ComponentVersion:
 
 @dataclass(frozen=True)
 class ImageEntry:
+    """One image of the release: name, pullspec, digest; source and commit when known; size when asked for."""
+
     name: str
     pullspec: str
     digest: str
@@ -41,8 +45,23 @@ class ImageEntry:
     layers: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReleaseInfo:
+    """What `info` shows about a release, as values: `as_dict()` is the `-o json` document.
+
+    Attributes:
+        name: the reference it was opened as; `pull_from` is the release by digest.
+        digest, created, platform: the release image's digest, creation time and os/arch.
+        version, upgrades, metadata: from release-metadata (`upgrades` is its `previous`).
+        manifests: how many manifests the payload holds.
+        component_versions: kubernetes, machine-os, ... as the images declare them.
+        images: every component image, sorted by name.
+        platforms: (platform, digest) of each entry of a multi-arch release's manifest list.
+        files: every file of release-manifests (only with `contents=True`).
+        total_size: the bytes of all distinct layers (only with `sizes=True`).
+        warnings: images that could not be read for `commits` or `sizes`.
+    """
+
     name: str
     digest: str
     created: str
@@ -59,13 +78,18 @@ class ReleaseInfo:
     total_size: int | None = None
     warnings: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        return f"<ReleaseInfo {self.version} {self.digest or self.name}: {len(self.images)} images, {self.manifests} manifests>"
+
     def image(self, name: str) -> ImageEntry:
+        """The image called `name`; raises PayloadError when the release has none."""
         for entry in self.images:
             if entry.name == name:
                 return entry
         raise PayloadError(f"release {self.name} has no image named {name!r}")
 
     def as_dict(self) -> dict[str, Any]:
+        """The `-o json` / `-o yaml` document: camelCase keys, no empty values, no file contents."""
         value = plain(dataclasses.replace(self, files={}, images=()))
         value.pop("files")
         value["componentVersions"] = {v.name: {"version": v.version, "displayName": v.display_name}
@@ -131,6 +155,20 @@ def _fetch(registries: Registries, tags: list[ImageTag], workers: int) -> tuple[
 
 def describe(release: ReleaseImage, registries: Registries | None = None, *, commits: bool = False,
              sizes: bool = False, contents: bool = False, workers: int = 16) -> ReleaseInfo:
+    """Describe a release: metadata, component versions and images, as `okd-release info` shows them.
+
+    The default view needs nothing beyond the payload; component images are read (their manifests,
+    `workers` at a time) only for `sizes`, and for `commits` where a tag lacks its build annotations.
+    An image that cannot be read then becomes a warning in the result, not an error.
+
+    Args:
+        release: from `open_release`, `open_payload_dir` or `open_payload_file`.
+        registries: the registry clients to read component images with (needed for `commits`, `sizes`).
+        commits: fill each image's source repository, commit and commit URL.
+        sizes: fill each image's layers and size, and the release's total size.
+        contents: keep every file of release-manifests in `files`.
+        workers: how many component images to read at once.
+    """
     payload = release.payload
     tags = sorted(payload.image_references.tags, key=lambda t: t.name)
     wanted = tags if sizes else [t for t in tags if commits and not (t.annotations.get(ANNOTATION_COMMIT)

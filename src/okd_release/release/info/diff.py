@@ -12,6 +12,8 @@ from okd_release.release.info.plain import plain
 
 @dataclass(frozen=True)
 class ImageChange:
+    """An image whose digest changed, with both commits and a link comparing them when the source is on GitHub."""
+
     name: str
     old_digest: str
     new_digest: str
@@ -24,6 +26,8 @@ class ImageChange:
 
 @dataclass(frozen=True)
 class VersionChange:
+    """A component version (kubernetes, machine-os, ...) that changed; an empty side means added or removed."""
+
     name: str
     old: str
     new: str
@@ -31,6 +35,8 @@ class VersionChange:
 
 @dataclass(frozen=True)
 class ReleaseDiff:
+    """What changed between two releases: images, component versions and manifests (`info OLD NEW`)."""
+
     old: str
     new: str
     old_version: str
@@ -45,6 +51,7 @@ class ReleaseDiff:
     manifest_diffs: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
+        """The `-o json` / `-o yaml` document, camelCase keys."""
         value: dict[str, Any] = plain(self)
         if not self.manifest_diffs:
             value.pop("manifestDiffs")
@@ -53,6 +60,13 @@ class ReleaseDiff:
 
 def diff_releases(old: ReleaseInfo, new: ReleaseInfo, old_files: dict[str, bytes], new_files: dict[str, bytes],
                   contents: bool = False) -> ReleaseDiff:
+    """Compare two described releases; nothing is read from a registry.
+
+    Args:
+        old, new: from `describe` (with `commits=True` for commit links).
+        old_files, new_files: each release's `payload.files()`, to compare the manifests.
+        contents: also give a unified diff of each changed manifest.
+    """
     old_images = {i.name: i for i in old.images}
     new_images = {i.name: i for i in new.images}
     changed = []

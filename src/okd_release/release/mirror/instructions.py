@@ -12,6 +12,8 @@ KINDS = ("icsp", "idms", "none")
 
 @dataclass(frozen=True)
 class MirrorSource:
+    """A source repository and the mirrors that serve it (one entry of an ImageDigestMirrorSet)."""
+
     source: str
     mirrors: tuple[str, ...]
 

@@ -24,9 +24,19 @@ from okd_release.stores import open_store
 DEFAULT_PLATFORM = Platform("linux", "amd64")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReleaseImage:
-    """A release payload and where it came from; `store`/`image` are None for directories and tar files."""
+    """A release payload and where it came from; `store`/`image` are None for directories and tar files.
+
+    Attributes:
+        name: the reference, directory or file it was opened from.
+        payload: the release-manifests: image-references, release-metadata and the manifests.
+        store, reference: where it was read from (None for a directory or a payload file).
+        digest: the release's digest (the manifest list's, for a multi-arch release).
+        image: the release image's manifest (for a multi-arch release: the chosen platform's).
+        config: the release image's config (created, platform, labels).
+        index: the manifest list of a multi-arch release, else None.
+    """
 
     name: str
     payload: Payload
@@ -43,6 +53,11 @@ class ReleaseImage:
         if self.reference is None:
             return self.name
         return str(self.reference.with_digest(self.digest))
+
+    def __repr__(self) -> str:
+        # short: the payload holds every manifest of the release
+        return (f"<ReleaseImage {self.payload.version} {self.digest or self.name}: "
+                f"{len(self.payload.image_references.tags)} images, {len(self.payload.manifests)} manifests>")
 
 
 def _payload_files(chunks: Iterator[bytes], where: str) -> dict[str, bytes]:
@@ -99,7 +114,10 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
 
 
 def open_payload_dir(directory: Path) -> ReleaseImage:
-    """A directory holding image-references (and release-metadata) beside the manifests."""
+    """Open a directory holding image-references (and release-metadata) beside the manifests.
+
+    Raises NotFound when there is no such directory and PayloadError when it holds no valid image-references.
+    """
     if not directory.is_dir():
         raise NotFound(f"directory {directory} does not exist")
     files = {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
@@ -107,7 +125,7 @@ def open_payload_dir(directory: Path) -> ReleaseImage:
 
 
 def open_payload_file(path: Path) -> ReleaseImage:
-    """A payload tar written by `new --to-file`."""
+    """Open a payload tar written by `new --to-file`; raises PayloadError when it is not one."""
     files: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:*") as tar:
