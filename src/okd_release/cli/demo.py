@@ -35,7 +35,20 @@ def _run(*args: str, show_lines: int = 40) -> str:
 @click.option("--keep", is_flag=True, help="Leave the registries running and the files in place at the end.")
 @handle_errors
 def demo_command(keep: bool) -> None:
-    """Start a throwaway registry, push a sample release, then run info, new, extract and mirror on it."""
+    """Start a throwaway registry, push a sample release, then run info, new, extract and mirror on it.
+
+    Each step is shown as the command a user would type, with its output. Needs the docker-registry
+    program (Debian package docker-registry).
+
+    \b
+    Examples:
+      # Run the demo, and clean up afterwards
+      okd-release demo
+
+    \b
+      # Run it and leave the registries and files for exploring
+      okd-release demo --keep
+    """
     work = Path(tempfile.mkdtemp(prefix="okd-release-demo-"))
     source = localregistry.start(work / "source")
     mirror = localregistry.start(work / "mirror")

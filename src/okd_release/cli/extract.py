@@ -30,7 +30,31 @@ from okd_release.release.payload.source import open_payload_dir, open_release
 def extract_command(image: str | None, from_: str | None, from_dir: str | None, to: str, file_name: str | None, tools: bool,
                     command: str | None, command_os: str | None, filter_by_os: str | None,
                     registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Extract the contents of a release: its manifests (default), one file, or its tools."""
+    """Extract the contents of a release: its manifests (default), one file, or its tools.
+
+    By default every file of the payload's release-manifests directory is written to --to. --file prints
+    one of them. --command writes one binary (oc, openshift-install, ...) for --command-os, and --tools
+    the client and installer archives for every OS with a sha256sum.txt; the installer is pinned to the
+    release it came from, so it installs exactly that release. Nothing is written outside --to.
+
+    \b
+    Examples:
+      # Write the release's manifests to a directory
+      okd-release extract quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --to manifests/
+
+    \b
+      # Print one file of the payload
+      okd-release extract quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --file image-references
+
+    \b
+      # The installer for Linux, pinned to install this release
+      okd-release extract quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
+        --command openshift-install --command-os linux --to bin/
+
+    \b
+      # The client and installer archives for every OS and architecture
+      okd-release extract quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --tools --to tools/
+    """
     image = image or from_
     if not image and not from_dir:
         raise ConfigError("give a release image or --from-dir")

@@ -16,7 +16,17 @@ from okd_release.transfer import Endpoint, ImageCopy, Transfer
 
 @click.group("image")
 def image_group() -> None:
-    """Inspect and copy single images."""
+    """Inspect and copy single images.
+
+    \b
+    Examples:
+      # Show an image, or the platforms of a manifest list
+      okd-release image info quay.io/openshift/okd-content@sha256:0123...
+
+    \b
+      # Copy an image with all of its blobs to another registry
+      okd-release image mirror quay.io/openshift/okd-content@sha256:0123... mirror.example.com/okd/content:cli
+    """
 
 
 @image_group.command("info")
@@ -26,7 +36,17 @@ def image_group() -> None:
 @handle_errors
 def info_command(ref: str, output: str | None, registry_config: str | None, insecure: bool, ca_file: str | None,
                  loglevel: int) -> None:
-    """Show an image: digest, media type, platform, created, labels, layers; or a list's platforms."""
+    """Show an image: digest, media type, platform, created, labels, layers; or a list's platforms.
+
+    \b
+    Examples:
+      # Show an image by tag
+      okd-release image info registry.example.com/okd/content:cli
+
+    \b
+      # The same as JSON
+      okd-release image info registry.example.com/okd/content:cli -o json
+    """
     reference = references.parse(ref)
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
         result = inspect(open_store(reference, registries), reference)
@@ -63,7 +83,20 @@ def info_command(ref: str, output: str | None, registry_config: str | None, inse
 @handle_errors
 def mirror_command(source: str, target: str, max_per_registry: int, directory: str | None, output: str | None,
                    registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Copy one image or image list, with all of its blobs, by digest (and TARGET's tag if given)."""
+    """Copy one image or image list, with all of its blobs, by digest (and TARGET's tag if given).
+
+    Prints the target by digest. Blobs the target has are skipped; SOURCE or TARGET may be a file://
+    reference, under --dir.
+
+    \b
+    Examples:
+      # Copy an image to another registry under a tag
+      okd-release image mirror quay.io/openshift/okd-content@sha256:0123... mirror.example.com/okd/content:cli
+
+    \b
+      # Copy an image into a directory (oc's file:// layout), and print what was copied as JSON
+      okd-release image mirror registry.example.com/okd/content:cli file://okd/content:cli --dir /media/usb -o json
+    """
     src, dst = references.parse(source), references.parse(target)
     root = Path(directory) if directory else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:

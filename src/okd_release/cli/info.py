@@ -34,14 +34,44 @@ def _open(registries: Registries, text: str | None, from_dir: str | None, platfo
 @click.option("--contents", is_flag=True, help="Show every file of release-manifests (with --changes-from: diffs).")
 @click.option("--image-for", help="Print the pull spec of this image of the release.")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "pullspec", "digest"]))
+@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "pullspec", "digest"]),
+              help="Print the release (or the changes) as json or yaml, or only its name, pullspec or digest.")
 @registry_options
 @handle_errors
 def info_command(images: tuple[str, ...], from_dir: str | None, changes_from: str | None, pullspecs: bool,
                  commits: bool, commit_urls: bool, size: bool, contents: bool, image_for: str | None,
                  filter_by_os: str | None, output: str | None, registry_config: str | None, insecure: bool,
                  ca_file: str | None, loglevel: int) -> None:
-    """Show a release payload: metadata, component versions, images; or the differences between two."""
+    """Show a release payload: metadata, component versions, images; or the differences between two.
+
+    Shows the release's name, digest, creation time, OS/arch, release metadata (version, the versions it
+    upgrades from) and the component versions it declares, then each image with its digest. --pullspecs,
+    --commits, --commit-urls and --size change the image table; --contents prints every file of the payload.
+    Given two releases (or --changes-from), it shows what changed between them: images, component versions
+    and manifests. A multi-arch release shows its manifest list; --filter-by-os chooses the payload shown.
+
+    \b
+    Examples:
+      # Show a release
+      okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116
+
+    \b
+      # Show the source repository and commit of each image, as links
+      okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --commit-urls
+
+    \b
+      # Show what changed between two releases
+      okd-release info quay.io/openshift/okd:4.14.0-0.okd-2024-01-26-175629 \\
+        quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116
+
+    \b
+      # Print the pull spec of one image of the release
+      okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --image-for cli
+
+    \b
+      # The release as JSON, for scripts
+      okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 -o json
+    """
     if len(images) > 2 or (not images and not from_dir):
         raise ConfigError("give one release (or --from-dir), or two releases to compare")
     if len(images) == 2:

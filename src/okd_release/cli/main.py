@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -18,7 +20,35 @@ COMMANDS = {
     "image": ("okd_release.cli.image", "image_group", "Inspect or copy one image or manifest list."),
     "sample": ("okd_release.cli.sample", "sample_command", "Push a synthetic sample release's images (for demos and tests)."),
     "demo": ("okd_release.cli.demo", "demo_command", "Run info, new, extract and mirror on a throwaway local registry."),
+    "completion": ("okd_release.cli.completion", "completion_command", "Print the shell completion script (bash, zsh, fish)."),
 }
+
+# click >= 8.2 raises this for a group called without a command; older versions print the help and exit 0.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", None)
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error as the standard asks and oc exits: status 1, one line naming the problem."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx else ""
+        click.echo(f"error: {self.format_message()}{where}", err=True)
+
+
+@contextlib.contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    """click prints usage errors as several lines and exits 2; we print one line and exit 1, like oc."""
+    try:
+        yield
+    except OneLineUsageError:
+        raise
+    except click.UsageError as error:
+        if _NO_ARGS_IS_HELP is not None and isinstance(error, _NO_ARGS_IS_HELP) and error.ctx is not None:
+            click.echo(error.ctx.get_help())  # a group without a command: its help, as oc shows it
+            raise click.exceptions.Exit(0) from None
+        raise OneLineUsageError(error.format_message(), error.ctx) from None
 
 
 class LazyGroup(click.Group):
@@ -34,6 +64,15 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():  # also the subcommands': their options are parsed in here
+            return super().invoke(ctx)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
         rows += [(name, command.get_short_help_str()) for name in sorted(super().list_commands(ctx))
@@ -45,7 +84,27 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="okd-release")
 def cli() -> None:
-    """Inspect, build, extract and mirror OKD/OpenShift release payloads."""
+    """Inspect, build, extract and mirror OKD/OpenShift release payloads.
+
+    Each command keeps oc adm release's flag names where oc has the feature. Registry access: -a/--registry-config
+    FILE (a pull secret), else REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json;
+    TLS is verified (--certificate-authority FILE adds a CA; --insecure allows plain HTTP). Errors are one line
+    on stderr with a non-zero exit.
+
+    \b
+    Examples:
+      # Show a release, then mirror it into a registry
+      okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116
+      okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 --to mirror.example.com/okd/release
+
+    \b
+      # Every command's own examples
+      okd-release mirror --help
+
+    \b
+      # Complete commands and options in bash
+      source <(okd-release completion bash)
+    """
 
 
 def main(args: Any = None) -> None:

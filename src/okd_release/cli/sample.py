@@ -24,7 +24,22 @@ from okd_release.testing.sample import push_sample, write_image_stream
 @handle_errors
 def sample_command(to: str, images: int, layer_mb: int, version: str, image_stream_file: str,
                    registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
-    """Push a synthetic but realistic set of release component images and write an ImageStream for them."""
+    """Push a synthetic but realistic set of release component images and write an ImageStream for them.
+
+    The images carry what real component images carry (operator manifests, build labels, component
+    versions, oc and openshift-install binaries with their markers), so that `new -f` builds a release that
+    info, extract and mirror treat like a real one. For demos, tests and benchmarks.
+
+    \b
+    Examples:
+      # Push the sample images to a local registry and build a release from them
+      okd-release sample --insecure --to localhost:5000/okd/content --image-stream-file stream.json
+      okd-release new --insecure -f stream.json --to-image localhost:5000/okd/release:4.15.0-0.okd-sample
+
+    \b
+      # A larger release for benchmarks: 200 images with 10 MB each
+      okd-release sample --insecure --to localhost:5000/okd/content --images 200 --layer-mb 10
+    """
     target = references.parse(to)
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
         with make_progress() as progress:
