@@ -1,0 +1,119 @@
+"""Kubernetes objects in a payload's manifests, one per YAML/JSON document, as the CVO reads them.
+
+The CVO reads only files ending in .yaml, .yml or .json, in file-name order; a file may hold several
+documents, and empty or `null` documents are skipped. An object needs a kind and a name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from okd_release.errors import PayloadError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class ObjectId:
+    """What the CVO considers one resource: group, kind, namespace and name."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{kind}/{self.namespace}/{self.name}" if self.namespace else f"{kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ManifestObject:
+    """One document of a manifest file."""
+
+    file: str
+    index: int
+    api_version: str
+    id: ObjectId
+    annotations: dict[str, str] = field(default_factory=dict, compare=False)
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.id.kind
+
+    def spec_string(self, *path: str) -> str:
+        """A nested string field (e.g. spec.providerSpec.kind), or "" when absent or not a string."""
+        value: Any = self.document
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value if isinstance(value, str) else ""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: a manifest has no use for them, and they allow expansion bombs."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in manifests", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def is_manifest_file(name: str) -> bool:
+    return name.endswith(MANIFEST_SUFFIXES)
+
+
+def parse_objects(name: str, data: bytes) -> list[ManifestObject]:
+    """Every object of one manifest file; a document that is not a Kubernetes object is a PayloadError."""
+    objects = []
+    for index, document in enumerate(_documents(name, data)):
+        if document is None:
+            continue
+        objects.append(_object(name, index, document))
+    return objects
+
+
+def _documents(name: str, data: bytes) -> Iterator[Any]:
+    try:
+        if name.endswith(".json") and data.lstrip().startswith((b"{", b"[")):
+            yield json.loads(data)
+            return
+        yield from yaml.load_all(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PayloadError(f"manifest {name} is not valid YAML or JSON: {reason}") from None
+
+
+def _object(name: str, index: int, document: Any) -> ManifestObject:
+    where = f"manifest {name} (document {index + 1})"
+    if not isinstance(document, dict):
+        raise PayloadError(f"{where} is not a Kubernetes object")
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    metadata = document.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    object_name, namespace = metadata.get("name"), metadata.get("namespace") or ""
+    if not isinstance(kind, str) or not kind or not isinstance(object_name, str) or not object_name:
+        raise PayloadError(f"{where} must have a kind and metadata.name")
+    if not isinstance(api_version, str) or not isinstance(namespace, str):
+        raise PayloadError(f"{where} has a non-string apiVersion or metadata.namespace")
+    annotations = metadata.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise PayloadError(f"{where} has annotations that are not a map")
+    group = api_version.rpartition("/")[0]
+    return ManifestObject(name, index, api_version, ObjectId(group, kind, namespace, object_name),
+                          {str(k): str(v) for k, v in annotations.items()}, document)
+
+
+def payload_objects(manifests: dict[str, bytes]) -> list[ManifestObject]:
+    """The objects of every manifest file the CVO reads, in its order (file name, then document)."""
+    objects: list[ManifestObject] = []
+    for name in sorted(manifests):
+        if is_manifest_file(name):
+            objects.extend(parse_objects(name, manifests[name]))
+    return objects
