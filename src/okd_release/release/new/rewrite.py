@@ -1,53 +1,136 @@
 """Manifest rewriting as oc's image_mapper.go does it: placeholder pullspecs and version strings.
 
-A placeholder repository followed by an optional `:tag` or `@digest` is replaced by the release's pullspec
-for that component, when bounded by non-word characters (quotes, whitespace, line ends).
+The patterns are oc's, written for Python's `re` on bytes with Go's meanings kept: `\\w`/`\\W` are ASCII,
+Go's `\\s` is `[\\t\\n\\f\\r ]` (no vertical tab), `$` is the end of the text (never before a final
+newline), and the delimiters around a match are consumed, as Go's ReplaceAll does, so `a a` with one space
+between replaces only the first `a`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from okd_release.errors import PayloadError
+from okd_release.release.payload.versions import parse_semver
 
-_SUFFIX = r"(?::[\w][\w.-]{0,127}|@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{2,})?"
-_VERSION = re.compile(rb"(?<![\w.-])0\.0\.1-snapshot(?:-([a-z0-9][a-z0-9-]*))?(?![\w.])")
+Rewrite = Callable[[bytes], bytes]
+
+_GO_SPACE = rb"\t\n\f\r "
+# oc's patternImageFormat around the alternatives: a non-word character or the start, the source, an
+# optional `:tag` or `@algorithm:hex`, then whitespace, a quote or the end.
+_BEFORE = rb"(\W|^)"
+_LOCATOR = rb"(:\w[\w.-]{0,127}|@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{2,})?"
+_AFTER = rb"([" + _GO_SPACE + rb"\"']|\Z)"
+# oc's componentVersionRe: `0.0.1-snapshot` then whatever key characters follow it.
+_VERSION = re.compile(rb"(\W|^)0\.0\.1-snapshot([a-z0-9\-]*)")
 
 
-def strip_locator(pullspec: str) -> str:
-    """`repo:tag` or `repo@digest` → `repo` (the part the mapper matches on)."""
-    if "@" in pullspec:
-        return pullspec.split("@", 1)[0]
-    slash = pullspec.rfind("/")
-    colon = pullspec.rfind(":")
-    return pullspec[:colon] if colon > slash else pullspec
+@dataclass(frozen=True)
+class ImageReference:
+    """A placeholder an operator's manifests use (`source`, exactly as its image-references names it) and
+    the release pullspec that replaces it (`target`)."""
+
+    source: str
+    target: str
 
 
-def image_mapper(targets: dict[str, str]) -> Callable[[bytes], bytes]:
-    """Replace each source repository (with optional tag/digest) by its target pullspec."""
-    if not targets:
+def _alternatives(sources: Sequence[str]) -> bytes:
+    # oc joins them in Go map order (random); longest first makes the choice between a source and a longer
+    # one it prefixes (`repo` and `repo:tag`) deterministic: the more specific wins.
+    return b"|".join(re.escape(s.encode()) for s in sorted(sources, key=lambda s: (-len(s), s)))
+
+
+def image_mapper(images: Mapping[str, ImageReference]) -> Rewrite:
+    """oc's NewImageMapper: each source followed by an optional tag or digest becomes its target.
+
+    `images` is keyed by the payload tag name. Only the exact source is matched: for the source
+    `quay.io/a/b:latest`, the text `quay.io/a/b`, `quay.io/a/b:v2` or `quay.io/a/b@sha256:...` is left alone.
+    """
+    by_source: dict[str, str] = {}
+    for name, reference in images.items():
+        if not reference.source:
+            raise PayloadError(f'an empty source repository is not allowed for name "{name}"')
+        if reference.source in by_source:
+            raise PayloadError(f'the source repository "{reference.source}" was defined more than once '
+                               f'(for "{by_source[reference.source]}" and "{name}")')
+        by_source[reference.source] = name
+    if not by_source:
         return lambda data: data
-    alternatives = "|".join(re.escape(s) for s in sorted(targets, key=len, reverse=True))
-    pattern = re.compile(rf"(\W|^)({alternatives}){_SUFFIX}(?=[\s\"']|$)".encode(), re.MULTILINE)
-    encoded = {s.encode(): t.encode() for s, t in targets.items()}
-
-    def rewrite(data: bytes) -> bytes:
-        return pattern.sub(lambda m: m.group(1) + encoded[m.group(2)], data)
-
-    return rewrite
-
-
-def version_mapper(release: str, versions: dict[str, tuple[str, str]]) -> Callable[[bytes], bytes]:
-    """`0.0.1-snapshot` → the release name; `0.0.1-snapshot-<key>` → that component's version."""
+    pattern = re.compile(_BEFORE + b"(" + _alternatives(list(by_source)) + b")" + _LOCATOR + _AFTER)
+    targets = {source.encode(): images[name].target.encode() for source, name in by_source.items()}
 
     def replace(match: re.Match[bytes]) -> bytes:
-        key = match.group(1)
-        if key is None:
-            return release.encode()
-        name = key.decode()
-        if name not in versions:
-            raise PayloadError(f"a manifest asks for version 0.0.1-snapshot-{name} but no image declares a {name} version")
-        return versions[name][0].encode()
+        return match.group(1) + targets[match.group(2)] + match.group(4)
 
-    return lambda data: _VERSION.sub(replace, data)
+    return lambda data: pattern.sub(replace, data)
+
+
+def exact_mapper(mappings: Mapping[str, str]) -> Rewrite:
+    """oc's NewExactMapper: each `from` pullspec between word boundaries becomes its `to`.
+
+    One pass over the text (oc applies one pattern after another in Go map order, so a replacement could be
+    replaced again, or not, by chance).
+    """
+    if not mappings:
+        return lambda data: data
+    pattern = re.compile(rb"\b(" + _alternatives(list(mappings)) + rb")\b")
+    targets = {source.encode(): target.encode() for source, target in mappings.items()}
+    return lambda data: pattern.sub(lambda match: targets[match.group(1)], data)
+
+
+def release_version(name: str) -> str:
+    """The text `0.0.1-snapshot` becomes: the release name without build metadata, or "" (left alone)
+    when the name is not a semantic version."""
+    try:
+        return parse_semver(name)
+    except PayloadError:
+        return ""
+
+
+def version_mapper(release_name: str, versions: Mapping[str, tuple[str, str]] | None = None,
+                   tags_by_key: Mapping[str, Sequence[str]] | None = None) -> Rewrite:
+    """oc's NewComponentVersionsMapper: `0.0.1-snapshot` → the release version, `0.0.1-snapshot-<key>` →
+    that component's version.
+
+    `versions` maps a key to (version, display name). A key no image declares is an error; so is a key that
+    more than one referenced image declares (`tags_by_key[key]` names them), even with the same value.
+    """
+    release = release_version(release_name).encode()
+    known = versions or {}
+    declared_by = tags_by_key or {}
+
+    def rewrite(data: bytes) -> bytes:
+        missing: list[str] = []
+        conflicts: list[str] = []
+
+        def replace(match: re.Match[bytes]) -> bytes:
+            key = match.group(2).decode()
+            if not key and release:
+                return match.group(1) + release
+            if not key.startswith("-"):
+                return match.group(0)
+            key = key[1:]
+            if key not in known:
+                missing.append(key)
+                return match.group(0)
+            if len(declared_by.get(key, ())) > 1:
+                conflicts.append(key)
+                return match.group(0)
+            return match.group(1) + known[key][0].encode()
+
+        rewritten = _VERSION.sub(replace, data)
+        if len(missing) == 1:
+            if not missing[0]:
+                raise PayloadError("empty version references are not allowed (0.0.1-snapshot- with no key)")
+            raise PayloadError(f'unknown version reference "{missing[0]}": no image this operator references '
+                               "declares it in io.openshift.build.versions")
+        if missing:
+            raise PayloadError(f"unknown version references: {', '.join(missing)}")
+        if conflicts:
+            images = ", ".join(sorted(declared_by[conflicts[0]]))
+            raise PayloadError(f'the version for "{conflicts[0]}" is inconsistent across the referenced images: {images}')
+        return rewritten
+
+    return rewrite
