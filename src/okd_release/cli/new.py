@@ -39,6 +39,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--include", multiple=True, help="Keep these images even if no operator references them.")
 @click.option("--exclude", multiple=True, help="Leave these images out.")
 @click.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
+@click.option("--skip-manifest-check", is_flag=True,
+              help="Ignore errors when an operator includes a yaml/yml/json file that is not parseable.")
 @click.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
 @click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
               help="The image of the input whose layers the release image is built on (unless --to-image-base).")
@@ -48,7 +50,7 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
                 from_dir: str | None, mapping_files: tuple[str, ...], to_image: str | None, to_file: str | None,
                 to_dir: str | None, dry_run: bool, name: str | None, previous: tuple[str, ...], next_: tuple[str, ...],
                 metadata: str | None, reference_mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
-                allow_missing_images: bool, to_image_base: str | None, to_image_base_tag: str,
+                allow_missing_images: bool, skip_manifest_check: bool, to_image_base: str | None, to_image_base_tag: str,
                 registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Build a release payload and push it, write it to a file or a directory.
 
@@ -86,6 +88,7 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
         replacements=list(replacements), mapping_file=[Path(p) for p in mapping_files], name=name,
         previous=_split(previous), next=_split(next_), metadata=metadata, reference_mode=reference_mode,
         include=_split(include), exclude=_split(exclude), allow_missing_images=allow_missing_images,
+        skip_manifest_check=skip_manifest_check,
         to_image_base=to_image_base, to_image_base_tag=to_image_base_tag,
     )
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries, \

@@ -1,35 +1,49 @@
-"""Gather operator manifests from component images and rewrite them for the release (oc's extractManifests)."""
+"""Gather operator manifests from component images and rewrite them for the release, in oc's order
+(oc's extractManifests and writePayload).
+
+oc walks the operators by tag name, and each operator's /manifests files by file name (both byte order),
+writing every regular file except image-references. The result keeps that order (a dict's insertion
+order), which is the order of the payload layer.
+"""
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Callable
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import yaml
+from dataclasses import dataclass
 
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
-from okd_release.release.new.rewrite import image_mapper, strip_locator, version_mapper
+from okd_release.release.new.documents import first_document, is_text
+from okd_release.release.new.rewrite import Rewrite, version_mapper
+from okd_release.release.new.transforms import LocalTag, load_transforms, parse_operator_references
 from okd_release.release.payload.components import ComponentImage
-from okd_release.release.payload.model import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageStream
+from okd_release.release.payload.model import ANNOTATION_OVERRIDE, IMAGE_REFERENCES, LABEL_OPERATOR, ImageTag
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CHECKED_SUFFIXES = (".json", ".yml", ".yaml")
+"""The files oc's manifest check reads (case-sensitive); any other file is copied unread."""
+GLOBAL_PREFIX = "0000_"
+"""A file named so keeps its name (it takes its place in the global order); others become 0000_50_<tag>_<file>."""
+MAX_NAME = 255
 
 
 def is_operator(component: ComponentImage) -> bool:
     return bool(component.labels.get(LABEL_OPERATOR))
 
 
+def is_override(annotations: Mapping[str, str]) -> bool:
+    return annotations.get(ANNOTATION_OVERRIDE) == "true"
+
+
 def read_operator_files(component: ComponentImage, all_layers: bool = False) -> dict[str, bytes]:
-    """The files directly under /manifests/ of the operator's top layer (every layer for an override)."""
+    """The regular files directly under /manifests/ of the operator's top layer (every layer, the upper
+    winning, for an override: the user may have built a layer over the operator)."""
     layers = component.image.layers if all_layers else component.image.layers[-1:]
     files: dict[str, bytes] = {}
 
     def wanted(name: str) -> bool:
-        return name.startswith("manifests/") and "/" not in name[len("manifests/"):] and (
-            name.endswith(MANIFEST_SUFFIXES) or name == f"manifests/{IMAGE_REFERENCES}")
+        return name.startswith("manifests/") and "/" not in name[len("manifests/"):]
 
     for layer in layers:
         what = f"layer {layer.digest} of operator {component.name}"
@@ -47,68 +61,111 @@ def read_operator_files(component: ComponentImage, all_layers: bool = False) -> 
 
 
 def check_manifest(operator: str, filename: str, data: bytes) -> None:
+    """oc's manifest check: a .json/.yml/.yaml file's FIRST document must be an object with a non-empty
+    `kind` and `apiVersion` (oc's YAML decoder reads no further; metadata.name is not checked)."""
+    if not filename.endswith(CHECKED_SUFFIXES):
+        return
+    where = f"operator {operator}: manifests/{filename}"
     try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError as error:
-        problem = str(error).splitlines()[0]
-        raise PayloadError(f"operator {operator}: manifests/{filename} is not valid YAML/JSON ({problem})") from None
-    if not isinstance(document, dict) or not document.get("kind") or not document.get("apiVersion"):
-        raise PayloadError(f"operator {operator}: manifests/{filename} is not a Kubernetes object with kind and apiVersion")
+        document = first_document(data)
+    except PayloadError as error:
+        raise PayloadError(f"{where} is not valid YAML/JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise PayloadError(f"{where} is not a YAML/JSON object (its first document is {type(document).__name__})")
+    if not is_text(document.get("kind")) or not is_text(document.get("apiVersion")):
+        raise PayloadError(f"{where}: manifests must contain Kubernetes API objects with 'kind' and 'apiVersion' set")
 
 
-def _mapper(operator: ComponentImage, files: dict[str, bytes], pullspecs: dict[str, str], release: str,
-            versions: dict[str, tuple[str, str]], allow_missing: bool) -> tuple[Callable[[bytes], bytes], set[str]]:
-    referenced: set[str] = set()
-    targets: dict[str, str] = {}
-    if IMAGE_REFERENCES in files:
-        local = ImageStream.parse(files[IMAGE_REFERENCES], f"manifests/image-references of operator {operator.name}")
-        for tag in local.tags:
-            referenced.add(tag.name)
-            if tag.name not in pullspecs:
-                if allow_missing:
-                    continue
-                raise PayloadError(
-                    f"operator {operator.name}: manifests/image-references names {tag.name!r} ({tag.pullspec}), "
-                    "which is not an image of the release"
-                )
-            source = strip_locator(tag.pullspec)
-            if source in targets and targets[source] != pullspecs[tag.name]:
-                raise PayloadError(f"operator {operator.name}: manifests/image-references maps {source} twice")
-            targets[source] = pullspecs[tag.name]
-    images, versions_of = image_mapper(targets), version_mapper(release, versions)
-    return (lambda data: versions_of(images(data))), referenced
+class ManifestNames:
+    """Release manifest names as oc gives them: `0000_*` kept, others `0000_50_<tag>_<file>`; a name met
+    again gets `_<n>` before its extension, n counting the times that name was met."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def claim(self, operator: str, filename: str) -> str:
+        name = filename if filename.startswith(GLOBAL_PREFIX) else f"0000_50_{operator}_{filename}"
+        renamed = name
+        while renamed in self._seen:
+            # oc stops after one step and would write a second entry of the same name when `<stem>_<n><ext>`
+            # is itself taken; counting on keeps every manifest and each name once
+            self._seen[name] += 1
+            cut = name.rfind(".")
+            stem, extension = (name[:cut], name[cut:]) if cut >= 0 else (name, "")
+            renamed = f"{stem}_{self._seen[name]}{extension}"
+        self._seen[renamed] = 1
+        _check_name(renamed, f"operator {operator}: manifests/{filename}")
+        return renamed
 
 
-def operator_manifests(operators: list[ComponentImage], pullspecs: dict[str, str], release: str,
-                       versions: dict[str, tuple[str, str]], overrides: set[str], allow_missing: bool,
-                       workers: int = 8) -> tuple[dict[str, bytes], set[str]]:
-    """Every operator's manifests, renamed and rewritten; and the set of tag names they reference."""
+def _check_name(name: str, where: str) -> None:
+    """Each name becomes a file where the release is extracted: one printable-ASCII path component."""
+    if len(name) > MAX_NAME:
+        raise PayloadError(f"{where}: the manifest name {name[:60]!r}... is longer than {MAX_NAME} characters")
+    if "/" in name or "\\" in name or not all(" " <= character <= "~" for character in name):
+        raise PayloadError(f"{where}: the manifest name {name!r} is not a printable-ASCII file name")
+
+
+@dataclass(frozen=True)
+class GatheredManifests:
+    """The release's manifests in the payload layer's order, and every tag an operator's image-references names."""
+
+    manifests: dict[str, bytes]
+    referenced: frozenset[str]
+
+
+def _byte_order(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _local_references(operator: str, files: Mapping[str, bytes]) -> list[LocalTag] | None:
+    if IMAGE_REFERENCES not in files:
+        return None
+    try:
+        return parse_operator_references(files[IMAGE_REFERENCES])
+    except PayloadError as error:
+        raise PayloadError(f"operator {operator}: manifests/{IMAGE_REFERENCES} is invalid: {error}") from None
+
+
+def _operator_rewrite(operator: str, local: list[LocalTag] | None, release_tags: Sequence[ImageTag],
+                      release_name: str, allow_missing: bool, defaults: Mapping[str, str]) -> Rewrite:
+    if local is None:  # no placeholders, and no component versions to offer
+        return version_mapper(release_name)
+    try:
+        return load_transforms(release_tags, local, allow_missing, defaults).rewrite(release_name)
+    except PayloadError as error:
+        raise PayloadError(f"operator {operator} contained an invalid image-references file: {error}") from None
+
+
+def _rewritten(operator: str, filename: str, rewrite: Rewrite, data: bytes) -> bytes:
+    try:
+        return rewrite(data)
+    except PayloadError as error:
+        raise PayloadError(f"operator {operator}: manifests/{filename}: {error}") from None
+
+
+def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence[ImageTag], release_name: str, *,
+                     allow_missing: bool = False, check: bool = True, overrides: Collection[str] = (),
+                     defaults: Mapping[str, str] | None = None, workers: int = 8) -> GatheredManifests:
+    """Every operator's manifests, renamed and rewritten for the release named `release_name` whose
+    tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         contents = list(pool.map(lambda op: read_operator_files(op, op.name in overrides), operators))
+    ordered = sorted(zip((op.name for op in operators), contents, strict=True), key=lambda pair: _byte_order(pair[0]))
+    # every image-references is read before any manifest is written, as oc prunes the tags first
+    locals_ = {name: _local_references(name, files) for name, files in ordered}
     manifests: dict[str, bytes] = {}
-    referenced: set[str] = set()
-    for operator, files in sorted(zip(operators, contents, strict=True), key=lambda pair: pair[0].name):
-        rewrite, names = _mapper(operator, files, pullspecs, release, versions, allow_missing)
-        referenced |= names
-        for filename in sorted(files):
+    claimed = ManifestNames()
+    for operator, files in ordered:
+        if not files:
+            continue
+        rewrite = _operator_rewrite(operator, locals_[operator], release_tags, release_name, allow_missing, defaults or {})
+        for filename in sorted(files, key=_byte_order):
             if filename == IMAGE_REFERENCES:
                 continue
-            check_manifest(operator.name, filename, files[filename])
-            target = filename if filename.startswith("0000_") else f"0000_50_{operator.name}_{filename}"
-            target = _unique(target, manifests)
-            manifests[target] = rewrite(files[filename])
-    return manifests, referenced
-
-
-def _unique(name: str, taken: dict[str, bytes]) -> str:
-    if name not in taken:
-        return name
-    stem, ext = posixpath.splitext(name)
-    count = 2
-    while f"{stem}_{count}{ext}" in taken:
-        count += 1
-    return f"{stem}_{count}{ext}"
-
-
-def is_override(annotations: dict[str, str]) -> bool:
-    return annotations.get(ANNOTATION_OVERRIDE) == "true"
+            target = claimed.claim(operator, filename)
+            if check:
+                check_manifest(operator, filename, files[filename])
+            manifests[target] = _rewritten(operator, filename, rewrite, files[filename])
+    referenced = frozenset(tag.name for local in locals_.values() if local for tag in local)
+    return GatheredManifests(manifests, referenced)

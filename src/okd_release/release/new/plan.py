@@ -14,8 +14,9 @@ from okd_release import reference as references
 from okd_release.errors import ConfigError, InvalidReference, PayloadError
 from okd_release.listener import ProgressListener
 from okd_release.registry.session import Registries
-from okd_release.release.new.operators import is_operator, is_override, operator_manifests
-from okd_release.release.new.rewrite import image_mapper, strip_locator
+from okd_release.release.new.operators import gather_manifests, is_operator, is_override
+from okd_release.release.new.rewrite import exact_mapper
+from okd_release.release.new.transforms import check_build_versions
 from okd_release.release.payload.components import ComponentImage, resolve_all
 from okd_release.release.payload.model import (
     ANNOTATION_FROM_RELEASE,
@@ -74,6 +75,7 @@ class NewOptions:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     allow_missing_images: bool = False
+    skip_manifest_check: bool = False
     to_image_base: str | None = None
     to_image_base_tag: str = "cluster-version-operator"
     created: str = FIXED_CREATED
@@ -185,6 +187,7 @@ def _apply_mappings(source: Source, mappings: list[tuple[str, str]], exclude: li
 
 
 def _annotated(tag: ImageTag, component: ComponentImage) -> ImageTag:
+    check_build_versions(tag.name, component.labels)
     annotations = {k: v for k, v in tag.annotations.items() if k == ANNOTATION_OVERRIDE}
     annotations.update({k: component.labels[k] for k in BUILD_ANNOTATIONS if component.labels.get(k)})
     return ImageTag(tag.name, component.pullspec, annotations)
@@ -237,14 +240,16 @@ def plan_release(registries: Registries, options: NewOptions, progress: Progress
                                       progress=progress)
     tags = [_annotated(t, components[t.name]) for t in tags if t.name in components]
     pullspecs = {t.name: t.pullspec for t in tags}
-    versions = ImageStream("", tuple(tags)).component_versions()
     if source.manifests is not None:
         manifests = _rewrite_dir_manifests(source, pullspecs)
     else:
         operators = [components[t.name] for t in tags if is_operator(components[t.name])]
         overrides = {t.name for t in tags if is_override(t.annotations)}
-        manifests, referenced = operator_manifests(operators, pullspecs, version, versions, overrides,
-                                                   options.allow_missing_images)
+        # oc's default versions are the annotations of the stream it writes: a source release's, else none
+        defaults = source.stream.annotations if options.from_release else {}
+        gathered = gather_manifests(operators, tags, version, allow_missing=options.allow_missing_images,
+                                    check=not options.skip_manifest_check, overrides=overrides, defaults=defaults)
+        manifests, referenced = gathered.manifests, gathered.referenced
         keep = referenced | set(options.include) | {t.name for t in tags if is_operator(components[t.name])}
         tags = [t for t in tags if t.name in keep]
     annotations = dict(source.stream.annotations)
@@ -261,6 +266,5 @@ def _rewrite_dir_manifests(source: Source, pullspecs: dict[str, str]) -> dict[st
     """For --from-dir: the manifests as given, with a replaced component's old pullspec swapped for the new."""
     assert source.manifests is not None
     old = {t.name: t.pullspec for t in source.stream.tags}
-    targets = {strip_locator(old[n]): p for n, p in pullspecs.items() if n in old and old[n] != p}
-    rewrite = image_mapper(targets)
+    rewrite = exact_mapper({old[n]: p for n, p in pullspecs.items() if n in old and old[n] != p})
     return {name: rewrite(data) for name, data in source.manifests.items()}
