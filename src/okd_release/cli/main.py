@@ -50,7 +50,7 @@ def _usage_errors_exit_1() -> Iterator[None]:
         if _NO_ARGS_IS_HELP is not None and isinstance(error, _NO_ARGS_IS_HELP) and error.ctx is not None:
             click.echo(error.ctx.get_help())  # a group without a command: its help, as oc shows it
             raise click.exceptions.Exit(0) from None
-        raise OneLineUsageError(error.format_message(), error.ctx) from None
+        raise OneLineUsageError(" ".join(error.format_message().split()), error.ctx) from None
 
 
 class LazyGroup(click.Group):
