@@ -1,0 +1,250 @@
+"""Gathering operator manifests as oc does, from operator images in a real registry.
+
+The expected names, order and bytes are what /tmp/oc (`oc adm release new`) wrote for the same images."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from okd_release.errors import PayloadError
+from okd_release.image.build import image_config, push_image
+from okd_release.image.layer import LayerEntry, build_layer
+from okd_release.registry import Registries
+from okd_release.release.new.operators import ManifestNames, check_manifest, gather_manifests
+from okd_release.release.payload.components import ComponentImage, resolve
+from okd_release.release.payload.model import ImageTag
+from okd_release.stores import RegistryStore
+from tests.conftest import run_cli
+
+RELEASE = "4.15.0-0.okd-sample"
+A = "r.example/okd/content@sha256:" + "a" * 64
+B = "r.example/okd/content@sha256:" + "b" * 64
+CM = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+
+
+def _references(*tags: tuple[str, str]) -> bytes:
+    return json.dumps({"kind": "ImageStream", "apiVersion": "image.openshift.io/v1", "spec": {"tags": [
+        {"name": name, "from": {"kind": "DockerImage", "name": source}} for name, source in tags]}}).encode()
+
+
+FORMS = b"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: forms
+data:
+  bare: quay.io/ph/a
+  tagged: quay.io/ph/a:v2
+  digest: quay.io/ph/a@sha256:abcdef0123
+  exact: quay.io/ph/a:latest
+  quoted: "quay.io/ph/a:latest"
+  twice: quay.io/ph/a:latest quay.io/ph/a:latest quay.io/ph/a:latest
+  url: https://quay.io/ph/a:latest/x
+  suffix: quay.io/ph/a:latestx
+  other: quay.io/ph/b:latest
+  b-digest: quay.io/ph/b@sha256:00ff
+  dash-version: x-0.0.1-snapshot
+  dot-version: 0.0.1-snapshot.1
+  glued: 0.0.1-snapshotabc
+  word: abc0.0.1-snapshot
+  k8s: 0.0.1-snapshot-kubernetes
+"""
+FORMS_REWRITTEN = f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: forms
+data:
+  bare: quay.io/ph/a
+  tagged: quay.io/ph/a:v2
+  digest: quay.io/ph/a@sha256:abcdef0123
+  exact: {A}
+  quoted: "{A}"
+  twice: {A} quay.io/ph/a:latest {A}
+  url: https://quay.io/ph/a:latest/x
+  suffix: quay.io/ph/a:latestx
+  other: {B}
+  b-digest: {B}
+  dash-version: x-{RELEASE}
+  dot-version: {RELEASE}.1
+  glued: 0.0.1-snapshotabc
+  word: abc0.0.1-snapshot
+  k8s: 1.28.3
+""".encode()
+MULTI = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n---\n- not\n- an object\n---\nkind: [unclosed\n"
+
+OPERATORS = {
+    "zz-operator": {
+        "manifests/0000_10_early.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: early\n",
+        "manifests/0000_30_same.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: zz\n",
+        "manifests/0000_30_same_2.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: zz2\n",
+    },
+    "aa-operator": {
+        "manifests/0000_90_late.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n",
+        "manifests/0000_30_same.yaml": b"apiVersion: v1\nkind: ConfigMap\n",
+        "manifests/multi.yaml": MULTI,
+        "manifests/notes.txt": b"kind: [this is not yaml\n",
+        "manifests/README.md": b"# readme\n",
+        "manifests/Upper.YAML": b"- not checked: the suffix is upper case\n",
+        "manifests/forms.yaml": FORMS,
+        "manifests/sub/nested.yaml": CM,
+        "manifests/image-references": _references(("aa-operator", "quay.io/ph/a:latest"), ("hyperkube", "quay.io/ph/b")),
+        "usr/bin/operator": b"not in /manifests\n",
+    },
+}
+RELEASE_TAGS = [ImageTag("aa-operator", A), ImageTag("zz-operator", A.replace("a" * 64, "c" * 64)),
+                ImageTag("hyperkube", B, {"io.openshift.build.versions": "kubernetes=1.28.3,kubectl=1.28.3"})]
+# the order of oc's payload layer for these two operators
+OC_ORDER = [
+    "0000_30_same.yaml", "0000_90_late.yaml", "0000_50_aa-operator_README.md", "0000_50_aa-operator_Upper.YAML",
+    "0000_50_aa-operator_forms.yaml", "0000_50_aa-operator_multi.yaml", "0000_50_aa-operator_notes.txt",
+    "0000_10_early.yaml", "0000_30_same_2.yaml", "0000_30_same_2_2.yaml",
+]
+
+
+def _push_operator(registries: Registries, host: str, tag: str, files: dict[str, bytes], directory: Path,
+                   extra: list[LayerEntry] | None = None, labels: dict[str, str] | None = None) -> str:
+    entries = [LayerEntry.directory("manifests/"), LayerEntry.directory("manifests/sub/")]
+    entries += [LayerEntry.file(path, data) for path, data in sorted(files.items())] + (extra or [])
+    layer = build_layer(entries, directory)
+    config = image_config([layer], {"io.openshift.release.operator": "true", **(labels or {})}, "2024-01-01T00:00:00Z")
+    pushed = push_image(RegistryStore(registries.client(host)), "okd/operators", tag, [layer], config)
+    return f"{host}/okd/operators@{pushed.digest}"
+
+
+@pytest.fixture(scope="module")
+def operators(source_registry, plain_registries_module, tmp_path_factory) -> list[ComponentImage]:
+    directory = tmp_path_factory.mktemp("operators")
+    link = [LayerEntry("manifests/link.yaml", kind=tarfile.SYMTYPE, linkname="0000_30_same.yaml")]
+    return [resolve(plain_registries_module, name, _push_operator(plain_registries_module, source_registry.host, name,
+                                                                  files, directory, link))
+            for name, files in OPERATORS.items()]
+
+
+def test_manifests_come_operator_by_operator_in_tag_order_then_file_name_order(operators) -> None:
+    gathered = gather_manifests(operators, RELEASE_TAGS, RELEASE)
+    assert list(gathered.manifests) == OC_ORDER
+
+
+def test_every_regular_file_is_copied_but_not_links_subdirectories_or_image_references(operators) -> None:
+    manifests = gather_manifests(operators, RELEASE_TAGS, RELEASE).manifests
+    assert manifests["0000_50_aa-operator_README.md"] == b"# readme\n"
+    assert manifests["0000_50_aa-operator_notes.txt"] == b"kind: [this is not yaml\n"
+    assert not any("link" in name or "nested" in name or "image-references" in name for name in manifests)
+
+
+def test_a_name_met_again_gets_oc_counter_suffix(operators) -> None:
+    manifests = gather_manifests(operators, RELEASE_TAGS, RELEASE).manifests
+    assert manifests["0000_30_same.yaml"] == OPERATORS["aa-operator"]["manifests/0000_30_same.yaml"]
+    assert manifests["0000_30_same_2.yaml"] == OPERATORS["zz-operator"]["manifests/0000_30_same.yaml"]
+    assert manifests["0000_30_same_2_2.yaml"] == OPERATORS["zz-operator"]["manifests/0000_30_same_2.yaml"]
+
+
+def test_a_multi_document_manifest_is_copied_whole_and_only_its_first_document_checked(operators) -> None:
+    assert gather_manifests(operators, RELEASE_TAGS, RELEASE).manifests["0000_50_aa-operator_multi.yaml"] == MULTI
+
+
+def test_placeholders_and_versions_are_rewritten_exactly_as_oc(operators) -> None:
+    manifests = gather_manifests(operators, RELEASE_TAGS, RELEASE).manifests
+    assert manifests["0000_50_aa-operator_forms.yaml"] == FORMS_REWRITTEN
+
+
+def test_tags_named_in_any_image_references_are_reported_as_referenced(operators) -> None:
+    assert gather_manifests(operators, RELEASE_TAGS, RELEASE).referenced == {"aa-operator", "hyperkube"}
+
+
+def test_oc_renaming_counts_on_where_oc_would_write_one_name_twice() -> None:
+    names = ManifestNames()
+    claimed = [names.claim("op", name) for name in ("a.yaml", "a_2.yaml", "a.yaml", "README", "README")]
+    assert claimed == ["0000_50_op_a.yaml", "0000_50_op_a_2.yaml", "0000_50_op_a_3.yaml",
+                       "0000_50_op_README", "0000_50_op_README_2"]
+
+
+@pytest.mark.parametrize("name", ["bad\nname.yaml", "caf\u00e9.yaml", "x" * 250 + ".yaml"])
+def test_a_manifest_name_that_cannot_be_a_file_name_is_refused(name: str) -> None:
+    with pytest.raises(PayloadError, match="manifest name"):
+        ManifestNames().claim("op", name)
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (b"- a\n- b\n", "is not a YAML/JSON object"),
+    (b"", "is not a YAML/JSON object"),
+    (b"# only a comment\n", "is not a YAML/JSON object"),
+    (b"apiVersion: v1\nmetadata:\n  name: x\n", "'kind' and 'apiVersion'"),
+    (b"kind: ConfigMap\n", "'kind' and 'apiVersion'"),
+    (b"apiVersion: v1\nkind: 5\n", "'kind' and 'apiVersion'"),
+    (b"apiVersion: v1\nkind: ''\n", "'kind' and 'apiVersion'"),
+    (b'{"kind": "A", "apiVersion": }', "'kind' and 'apiVersion'"),  # YAML reads it: apiVersion is null
+    (b"kind: [unclosed\n  : :\n", "is not valid YAML/JSON"),
+])
+def test_manifest_check_refuses_what_oc_refuses(data: bytes, error: str) -> None:
+    with pytest.raises(PayloadError) as raised:
+        check_manifest("op", "a.yaml", data)
+    assert error in str(raised.value)
+    assert "operator op: manifests/a.yaml" in str(raised.value)
+
+
+@pytest.mark.parametrize(("filename", "data"), [
+    ("a.yaml", b"apiVersion: v1\nkind: ConfigMap\n"),  # no metadata.name: oc does not ask for one
+    ("a.yaml", b"apiVersion: v1\nkind: 2024-01-01\n"),  # oc's YAML keeps a timestamp-like scalar a string
+    ("a.yml", MULTI), ("a.json", b'{"apiVersion": "v1", "kind": "List"}'),
+    ("a.YAML", b"- not checked\n"), ("notes.txt", b"kind: [\n"), ("README", b""),
+])
+def test_manifest_check_passes_what_oc_passes(filename: str, data: bytes) -> None:
+    check_manifest("op", filename, data)
+
+
+def _gather_one(registries: Registries, host: str, tmp_path: Path, files: dict[str, bytes],
+                tags: list[ImageTag], **options: bool) -> dict[str, bytes]:
+    operator = resolve(registries, "op", _push_operator(registries, host, "op", files, tmp_path))
+    return gather_manifests([operator], tags, RELEASE, **options).manifests
+
+
+def test_an_operator_without_image_references_may_use_only_the_release_version(
+        source_registry, plain_registries, tmp_path) -> None:
+    files = {"manifests/a.yaml": CM + b"data:\n  r: 0.0.1-snapshot\n  k: 0.0.1-snapshot-kubernetes\n"}
+    with pytest.raises(PayloadError, match='operator op: manifests/a.yaml: unknown version reference "kubernetes"'):
+        _gather_one(plain_registries, source_registry.host, tmp_path, files, RELEASE_TAGS)
+
+
+def test_a_version_two_referenced_images_declare_is_ambiguous_even_when_equal(
+        source_registry, plain_registries, tmp_path) -> None:
+    files = {"manifests/a.yaml": CM + b"data:\n  k: 0.0.1-snapshot-kubernetes\n",
+             "manifests/image-references": _references(("hyperkube", "q/h:1"), ("kubelet", "q/k:1"))}
+    tags = [*RELEASE_TAGS, ImageTag("kubelet", A, {"io.openshift.build.versions": "kubernetes=1.28.3"})]
+    with pytest.raises(PayloadError, match='the version for "kubernetes" is inconsistent across the referenced '
+                                           "images: hyperkube, kubelet"):
+        _gather_one(plain_registries, source_registry.host, tmp_path, files, tags)
+
+
+def test_a_placeholder_source_named_twice_is_an_error(source_registry, plain_registries, tmp_path) -> None:
+    files = {"manifests/a.yaml": CM, "manifests/image-references": _references(("aa-operator", "q/x:1"), ("hyperkube", "q/x:1"))}
+    with pytest.raises(PayloadError, match='operator op contained an invalid image-references file: the source '
+                                           'repository "q/x:1" was defined more than once'):
+        _gather_one(plain_registries, source_registry.host, tmp_path, files, RELEASE_TAGS)
+
+
+def test_skipping_the_check_copies_what_the_check_refuses(source_registry, plain_registries, tmp_path) -> None:
+    files = {"manifests/a.yaml": b"- a list\n"}
+    with pytest.raises(PayloadError, match="is not a YAML/JSON object"):
+        _gather_one(plain_registries, source_registry.host, tmp_path, files, RELEASE_TAGS)
+    assert _gather_one(plain_registries, source_registry.host, tmp_path, files, RELEASE_TAGS,
+                       check=False) == {"0000_50_op_a.yaml": b"- a list\n"}
+
+
+def test_new_skip_manifest_check_flag(sample_release, plain_registries, tmp_path) -> None:
+    pullspec = _push_operator(plain_registries, sample_release.host, "list-operator", {"manifests/a.yaml": b"- a\n"},
+                              tmp_path)
+    stream = json.loads(sample_release.stream_file.read_text())
+    stream["spec"]["tags"].append({"name": "list-operator", "from": {"kind": "DockerImage", "name": pullspec}})
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(stream))
+    refused = run_cli("new", "--insecure", "-f", str(path), "--to-dir", str(tmp_path / "refused"))
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: operator list-operator: manifests/a.yaml is not a YAML/JSON object (its first document is list)")
+    built = run_cli("new", "--insecure", "-f", str(path), "--skip-manifest-check", "--to-dir", str(tmp_path / "out"))
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out" / "0000_50_list-operator_a.yaml").read_bytes() == b"- a\n"
