@@ -6,13 +6,21 @@ Below both `registry` and `image`: it knows nothing of HTTP or of files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from okd_release import digest as digests
+import msgspec
+
+from okd_release import names
 from okd_release.errors import ManifestError
 
 CHUNK = 1024 * 1024
 """How many bytes a blob stream reads at a time."""
+
+Digest = Annotated[str, msgspec.Meta(pattern=rf"\A(?:{names.DIGEST.pattern})\Z")]
+"""A digest field of a document: `sha256:` and 64 lowercase hex digits, nothing around them."""
+
+Size = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+"""A size field of a document: what Go's int64 (and so every registry) can hold, never negative."""
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,6 @@ class Descriptor:
     platform: Platform | None = None
     annotations: dict[str, str] = field(default_factory=dict, compare=False)
 
-    @classmethod
-    def from_json(cls, value: Any, where: str) -> Descriptor:
-        try:
-            platform = value.get("platform")
-            return cls(
-                media_type=str(value.get("mediaType", "")),
-                digest=digests.validate(value["digest"]),
-                size=int(value["size"]),
-                platform=Platform(platform["os"], platform["architecture"], platform.get("variant", ""))
-                if isinstance(platform, dict) else None,
-                annotations=dict(value.get("annotations") or {}),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ManifestError(f"{where} has an invalid descriptor: {error}") from None
-
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {"mediaType": self.media_type, "size": self.size, "digest": self.digest}
         if self.platform:
@@ -73,3 +66,28 @@ class Descriptor:
         if self.annotations:
             value["annotations"] = self.annotations
         return value
+
+
+class PlatformDocument(msgspec.Struct, frozen=True):
+    """`platform` of an index entry, as JSON has it (os.version, os.features and the like are ignored)."""
+
+    os: str
+    architecture: str
+    variant: str = ""
+
+    def platform(self) -> Platform:
+        return Platform(self.os, self.architecture, self.variant)
+
+
+class DescriptorDocument(msgspec.Struct, frozen=True, rename={"media_type": "mediaType"}):
+    """A descriptor as JSON has it: what a manifest says of its config and layers, an index of its manifests."""
+
+    digest: Digest
+    size: Size
+    media_type: str = ""
+    platform: PlatformDocument | None = None
+    annotations: dict[str, str] | None = None
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor(self.media_type, self.digest, self.size,
+                          self.platform.platform() if self.platform else None, dict(self.annotations or {}))

@@ -2,34 +2,54 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from okd_release import digest as digests
-from okd_release.content import Platform
+from okd_release.content import Digest, Platform
+from okd_release.documents import convert, decode_json
 from okd_release.errors import ManifestError
 from okd_release.image.manifest import encode
+
+
+class ContainerConfigDocument(msgspec.Struct, frozen=True):
+    """`config` of an image config: what the image runs with (we read only its labels)."""
+
+    labels: dict[str, str] | None = msgspec.field(default=None, name="Labels")
+
+
+class RootfsDocument(msgspec.Struct, frozen=True):
+    diff_ids: list[Digest] | None = None
+
+
+class ConfigDocument(msgspec.Struct, frozen=True):
+    """An image config as JSON has it; null stands for absent, as Docker writes `"Labels": null`."""
+
+    architecture: str = ""
+    os: str = ""
+    variant: str = ""
+    created: str = ""
+    config: ContainerConfigDocument | None = None
+    rootfs: RootfsDocument | None = None
+    history: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
 class ImageConfig:
     data: bytes
-    document: dict[str, Any]
+    document: dict[str, Any]  # all of it, for `new` to extend; read through `schema`
+    schema: ConfigDocument = field(compare=False, repr=False)
 
     @classmethod
     def parse(cls, data: bytes, where: str = "image config") -> ImageConfig:
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise ManifestError(f"{where} is not valid JSON") from None
-        if not isinstance(document, dict):
-            raise ManifestError(f"{where} is not a JSON object")
-        return cls(data, document)
+        schema = decode_json(data, ConfigDocument, where, ManifestError)
+        return cls(data, decode_json(data, dict[str, Any], where, ManifestError), schema)
 
     @classmethod
     def build(cls, document: dict[str, Any]) -> ImageConfig:
-        return cls(encode(document), document)
+        return cls(encode(document), document, convert(document, ConfigDocument, "image config", ManifestError))
 
     @property
     def digest(self) -> str:
@@ -37,20 +57,16 @@ class ImageConfig:
 
     @property
     def labels(self) -> dict[str, str]:
-        labels = (self.document.get("config") or {}).get("Labels") or {}
-        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        return dict(self.schema.config.labels or {}) if self.schema.config else {}
 
     @property
     def platform(self) -> Platform:
-        return Platform(
-            str(self.document.get("os", "")), str(self.document.get("architecture", "")),
-            str(self.document.get("variant", "")),
-        )
+        return Platform(self.schema.os, self.schema.architecture, self.schema.variant)
 
     @property
     def created(self) -> str:
-        return str(self.document.get("created", ""))
+        return self.schema.created
 
     @property
     def diff_ids(self) -> list[str]:
-        return list((self.document.get("rootfs") or {}).get("diff_ids") or [])
+        return list(self.schema.rootfs.diff_ids or []) if self.schema.rootfs else []

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from okd_release import digest as digests
 from okd_release import mediatypes
-from okd_release.content import Descriptor, RawManifest
+from okd_release.content import Descriptor, DescriptorDocument, RawManifest
+from okd_release.documents import decode_json
 from okd_release.errors import ManifestError
 
 
@@ -47,26 +50,28 @@ class ImageIndex:
 Manifest = ImageManifest | ImageIndex
 
 
+class ImageManifestDocument(msgspec.Struct, frozen=True, rename={"schema_version": "schemaVersion"}):
+    """A Docker v2s2 or OCI image manifest, as JSON has it (what we read of it)."""
+
+    schema_version: Literal[2]
+    config: DescriptorDocument
+    layers: list[DescriptorDocument]
+
+
+class IndexDocument(msgspec.Struct, frozen=True):
+    """A Docker manifest list or OCI index, as JSON has it (what we read of it)."""
+
+    manifests: list[DescriptorDocument]
+
+
 def parse(raw: RawManifest, where: str = "manifest") -> Manifest:
-    try:
-        document = json.loads(raw.data)
-    except ValueError:
-        raise ManifestError(f"{where} is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise ManifestError(f"{where} is not a JSON object")
+    """The manifest of `raw`'s bytes (which stay as they are: its digest is of them) by its media type."""
     if raw.media_type in mediatypes.INDEXES:
-        entries = document.get("manifests")
-        if not isinstance(entries, list):
-            raise ManifestError(f"{where} is an index without 'manifests'")
-        return ImageIndex(raw, tuple(Descriptor.from_json(e, where) for e in entries))
+        index = decode_json(raw.data, IndexDocument, where, ManifestError)
+        return ImageIndex(raw, tuple(entry.descriptor() for entry in index.manifests))
     if raw.media_type in mediatypes.IMAGE_MANIFESTS:
-        if document.get("schemaVersion") != 2 or not isinstance(document.get("layers"), list):
-            raise ManifestError(f"{where} is not a schema 2 image manifest")
-        return ImageManifest(
-            raw,
-            Descriptor.from_json(document.get("config"), where),
-            tuple(Descriptor.from_json(layer, where) for layer in document["layers"]),
-        )
+        image = decode_json(raw.data, ImageManifestDocument, where, ManifestError)
+        return ImageManifest(raw, image.config.descriptor(), tuple(layer.descriptor() for layer in image.layers))
     raise ManifestError(f"{where} has unsupported media type {raw.media_type!r}")
 
 

@@ -11,8 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from okd_release import reference as references
 from okd_release.content import Platform
+from okd_release.documents import decode_json
 from okd_release.errors import ConfigError
 from okd_release.image.disk import DiskStore, atomic_write
 from okd_release.image.store import ImageStore
@@ -84,6 +87,13 @@ class MirrorResult:
                 f"{self.summary.blobs_copied} blobs copied>")
 
 
+class MirrorIndexDocument(msgspec.Struct, frozen=True):
+    """okd-release-mirror.json, as `--from-dir` reads it: the release the directory holds, and its origin."""
+
+    release: str
+    source: str = ""
+
+
 def _open_source(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, str]:
     """The release to mirror and the pullspec it was originally published under."""
     if options.from_dir:
@@ -91,11 +101,14 @@ def _open_source(registries: Registries, options: MirrorOptions) -> tuple[Releas
             return open_release(registries, options.from_, options.filter_by_os, options.from_dir), options.from_
         index_path = options.from_dir / DISK_INDEX
         try:
-            index = json.loads(index_path.read_text())
-        except (OSError, ValueError):
-            raise ConfigError(f"{options.from_dir} holds no complete mirror ({DISK_INDEX} missing or invalid)") from None
-        release = open_release(registries, index["release"], options.filter_by_os, options.from_dir)
-        return release, str(index.get("source", ""))
+            data = index_path.read_bytes()
+        except OSError:
+            raise ConfigError(f"{options.from_dir} holds no complete mirror ({DISK_INDEX} missing or unreadable)") from None
+        index = decode_json(data, MirrorIndexDocument, str(index_path), ConfigError)
+        if not index.release.startswith("file://"):  # the release must come from the directory, never from a network
+            raise ConfigError(f"{index_path} is invalid at $.release: {index.release[:200]!r} is not a file:// reference")
+        release = open_release(registries, index.release, options.filter_by_os, options.from_dir)
+        return release, index.source
     if not options.from_:
         raise ConfigError("give --from (a release image) or --from-dir (an on-disk mirror)")
     return open_release(registries, options.from_, options.filter_by_os), options.from_

@@ -6,11 +6,12 @@ Deterministic: fixed timestamps and canonical serialisation, so the same inputs 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from okd_release import reference as references
+from okd_release.documents import decode_json
 from okd_release.errors import ConfigError, InvalidReference, PayloadError
 from okd_release.listener import ProgressListener
 from okd_release.registry.session import Registries
@@ -33,6 +34,7 @@ from okd_release.release.payload.source import open_payload_dir, open_release
 
 FIXED_CREATED = "1970-01-01T00:00:00Z"
 DEFAULT_VERSION = "0.0.1-0.okd-release"
+MAX_IMAGE_STREAM_FILE = 16 * 1024 * 1024  # a release of a thousand components is under 2 MiB
 
 
 @dataclass
@@ -146,9 +148,12 @@ def _load_source(registries: Registries, options: NewOptions) -> Source:
     if options.from_image_stream_file:
         path = Path(options.from_image_stream_file)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as handle:
+                data = handle.read(MAX_IMAGE_STREAM_FILE + 1)
         except OSError as error:
             raise ConfigError(f"cannot read image stream file {path}: {error.strerror}") from None
+        if len(data) > MAX_IMAGE_STREAM_FILE:
+            raise ConfigError(f"image stream file {path} is larger than {MAX_IMAGE_STREAM_FILE} bytes")
         stream = ImageStream.parse(data, f"image stream file {path}")
         return Source(stream, None, None, (ANNOTATION_FROM_STREAM, stream.name or path.name))
     if options.from_release:
@@ -195,12 +200,8 @@ def _annotated(tag: ImageTag, component: ComponentImage) -> ImageTag:
 
 def _metadata(options: NewOptions, source: Source, version: str) -> ReleaseMetadata:
     base = source.metadata
-    try:
-        extra = json.loads(options.metadata) if options.metadata else (base.metadata if base else {})
-    except ValueError as error:
-        raise ConfigError(f"invalid --metadata: not JSON ({error})") from None
-    if not isinstance(extra, dict):
-        raise ConfigError("invalid --metadata: must be a JSON object")
+    extra = decode_json(options.metadata, dict[str, Any], "--metadata", ConfigError) if options.metadata \
+        else (base.metadata if base else {})
     previous = options.previous or (list(base.previous) if base else [])
     following = options.next or (list(base.next) if base else [])
     return ReleaseMetadata(

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from okd_release.errors import PayloadError
+import msgspec
+
+from okd_release import names
+from okd_release.documents import decode_json, decode_json_or_yaml
+from okd_release.errors import PayloadError, UnsafeName
 from okd_release.image.layer import LayerEntry
 from okd_release.release.payload.versions import parse_versions
 
@@ -39,6 +44,54 @@ def check_semver(version: str) -> str:
     if not _SEMVER.match(version):
         raise PayloadError(f"release name {version!r} is not a semantic version (e.g. 4.15.0-0.okd-2024-01-01)")
     return version
+
+
+class ObjectReferenceDocument(msgspec.Struct, frozen=True):
+    """`from` of a tag: what it points at."""
+
+    kind: str = "DockerImage"
+    name: str = ""
+
+
+class TagDocument(msgspec.Struct, frozen=True, rename={"source": "from"}):
+    name: str
+    source: ObjectReferenceDocument | None = None
+    annotations: dict[str, str] | None = None
+
+
+class ImageStreamSpecDocument(msgspec.Struct, frozen=True):
+    tags: list[TagDocument] | None = None
+
+
+class ObjectMetaDocument(msgspec.Struct, frozen=True):
+    name: str = ""
+    annotations: dict[str, str] | None = None
+
+
+class ImageStreamDocument(msgspec.Struct, frozen=True):
+    """image-references (or an ImageStream file) as JSON or YAML has it; null stands for absent."""
+
+    kind: str = ""
+    metadata: ObjectMetaDocument | None = None
+    spec: ImageStreamSpecDocument | None = None
+
+
+class ReleaseMetadataDocument(msgspec.Struct, frozen=True):
+    """release-metadata as JSON has it."""
+
+    kind: str = ""
+    version: str = ""
+    previous: list[str] | None = None
+    next: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _checked(check: Callable[[object, str], str], value: str, what: str, where: str, path: str) -> str:
+    """`value` if `check` passes it, else UnsafeName naming the document and the field."""
+    try:
+        return check(value, what)
+    except UnsafeName as error:
+        raise UnsafeName(f"{where} is invalid at {path}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -86,23 +139,22 @@ class ImageStream:
 
     @classmethod
     def parse(cls, data: bytes | str, where: str = IMAGE_REFERENCES) -> ImageStream:
-        try:
-            document = json.loads(data)
-        except ValueError:
-            document = _yaml(data, where)
-        if not isinstance(document, dict) or document.get("kind") != "ImageStream":
+        """JSON (a payload's image-references) or YAML (a file given to `new`); every name checked: each
+        becomes part of a tag (`<version>-<arch>-<name>`) when the release is mirrored."""
+        document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
+        if document.kind != "ImageStream":
             raise PayloadError(f"{where} is not an ImageStream")
         tags = []
-        for entry in ((document.get("spec") or {}).get("tags") or []):
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                raise PayloadError(f"{where} has a tag without a name")
-            source = entry.get("from") or {}
-            if not isinstance(source, dict) or source.get("kind", "DockerImage") != "DockerImage" or not source.get("name"):
-                raise PayloadError(f"{where}: tag {entry['name']!r} has no DockerImage 'from'")
-            annotations = entry.get("annotations") or {}
-            tags.append(ImageTag(entry["name"], str(source["name"]), {str(k): str(v) for k, v in annotations.items()}))
-        metadata = document.get("metadata") or {}
-        return cls(str(metadata.get("name", "")), tuple(tags), dict(metadata.get("annotations") or {}))
+        for number, entry in enumerate((document.spec.tags if document.spec else None) or []):
+            name = _checked(names.check_tag, entry.name, "component name", where, f"$.spec.tags[{number}].name")
+            source = entry.source or ObjectReferenceDocument(name="")
+            if source.kind != "DockerImage" or not source.name:
+                raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
+            tags.append(ImageTag(name, source.name, dict(entry.annotations or {})))
+        metadata = document.metadata or ObjectMetaDocument()
+        if metadata.name:
+            _checked(names.check_tag, metadata.name, "release name", where, "$.metadata.name")
+        return cls(metadata.name, tuple(tags), dict(metadata.annotations or {}))
 
     def to_json(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {"name": self.name, "creationTimestamp": None}
@@ -119,15 +171,6 @@ class ImageStream:
         return (json.dumps(self.to_json(), indent=2) + "\n").encode()
 
 
-def _yaml(data: bytes | str, where: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(data)
-    except yaml.YAMLError:
-        raise PayloadError(f"{where} is neither valid JSON nor YAML") from None
-
-
 @dataclass(frozen=True)
 class ReleaseMetadata:
     version: str
@@ -137,16 +180,12 @@ class ReleaseMetadata:
 
     @classmethod
     def parse(cls, data: bytes, where: str = RELEASE_METADATA) -> ReleaseMetadata:
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise PayloadError(f"{where} is not valid JSON") from None
-        if not isinstance(document, dict) or document.get("kind") != METADATA_KIND:
+        document = decode_json(data, ReleaseMetadataDocument, where, PayloadError)
+        if document.kind != METADATA_KIND:
             raise PayloadError(f"{where} is not {METADATA_KIND}")
-        return cls(
-            str(document.get("version", "")), tuple(document.get("previous") or ()), tuple(document.get("next") or ()),
-            dict(document.get("metadata") or {}),
-        )
+        if document.version:
+            _checked(names.check_tag, document.version, "release version", where, "$.version")
+        return cls(document.version, tuple(document.previous or ()), tuple(document.next or ()), dict(document.metadata or {}))
 
     def encode(self) -> bytes:
         document: dict[str, Any] = {"kind": METADATA_KIND, "version": self.version}
@@ -197,4 +236,9 @@ class Payload:
         metadata = ReleaseMetadata.parse(files[RELEASE_METADATA], f"release-metadata of {where}") \
             if RELEASE_METADATA in files else None
         manifests = {n: d for n, d in files.items() if n not in (IMAGE_REFERENCES, RELEASE_METADATA)}
+        for name in manifests:  # each becomes a file when extracted or written with --to-dir
+            try:
+                names.check_path_component(name, "manifest file name")
+            except UnsafeName as error:
+                raise UnsafeName(f"release-manifests of {where}: {error}") from None
         return cls(references, metadata, manifests)
