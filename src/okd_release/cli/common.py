@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import select
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,8 +55,16 @@ def handle_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             result = command(*args, **kwargs)
+            sys.stdout.flush()  # a reader that left (`| head`) shows here, not as a complaint at exit
             _report_retries()
             return result
+        except BrokenPipeError as error:
+            if not _stdout_gone():
+                _unexpected(error, kwargs.get("loglevel") or 0)
+                sys.exit(1)
+            # like other tools whose reader left: quiet, with the status of SIGPIPE
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(128 + signal.SIGPIPE)
         except OkdReleaseError as error:
             _report_retries()
             click.echo(f"error: {_one_line(str(error))}", err=True)
@@ -64,8 +75,30 @@ def handle_errors(command: F) -> F:
         except OSError as error:
             click.echo(f"error: {_one_line(str(error))}", err=True)
             sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click prints these itself
+        except Exception as error:  # a bug, or input nobody foresaw: still one line; the trace when asked
+            _unexpected(error, kwargs.get("loglevel") or 0)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _unexpected(error: Exception, loglevel: int) -> None:
+    if loglevel >= 4:
+        logging.getLogger("okd_release").error("unexpected error", exc_info=error)
+    hint = "" if loglevel >= 4 else " (rerun with --loglevel 4 for the trace)"
+    click.echo(f"error: unexpected {type(error).__name__}: {_one_line(str(error))[:300]}{hint}", err=True)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (a broken pipe may also be a socket or a file)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLERR)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def _report_retries() -> None:

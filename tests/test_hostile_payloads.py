@@ -1,0 +1,238 @@
+"""Release images whose payload (or manifest, or config, or disk mirror index) is malformed, pushed to a real
+registry and read by the real CLI: each ends in exactly one line naming the document and the field, exit 1,
+no traceback, nothing written. Also: a reader that goes away (`| head -1`) and an alias-bomb ImageStream file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from okd_release import digest as digests
+from okd_release import mediatypes
+from okd_release.cli.common import handle_errors
+from okd_release.content import Descriptor
+from okd_release.image.build import push_blob_if_missing, put_manifest
+from okd_release.image.config import ImageConfig
+from okd_release.image.layer import LayerEntry, build_layer
+from okd_release.image.manifest import build_image_manifest
+from okd_release.stores import RegistryStore
+from tests.conftest import Result
+from tests.faultproxy import FaultPlan
+
+DIGEST = "sha256:" + "b" * 64
+GOOD_CONFIG = ImageConfig.build({"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+                                 "config": {"Labels": {"io.openshift.release": "4.15.0"}}}).data
+
+
+def _stream(tags: list[dict[str, object]] | None = None, **parts: object) -> bytes:
+    document = {"kind": "ImageStream", "apiVersion": "image.openshift.io/v1", "metadata": {"name": "4.15.0"},
+                "spec": {"tags": tags if tags is not None else [_tag("prometheus")]}}
+    return json.dumps({**document, **parts}).encode()
+
+
+def _tag(name: object, **parts: object) -> dict[str, object]:
+    return {"name": name, "from": {"kind": "DockerImage", "name": f"quay.io/okd/content@{DIGEST}"}, **parts}
+
+
+def _metadata(**parts: object) -> bytes:
+    return json.dumps({"kind": "cincinnati-metadata-v0", "version": "4.15.0", **parts}).encode()
+
+
+GOOD_FILES = {"image-references": _stream(), "release-metadata": _metadata()}
+
+
+def _environment() -> dict[str, str]:
+    """No credentials or home of the developer's."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+    return {**environment, "HOME": "/nonexistent-home"}
+
+
+def run_cli(*args: str) -> Result:
+    """`okd-release ARGS` as its own process: what a user sees, tracebacks and exit status included."""
+    completed = subprocess.run([sys.executable, "-m", "okd_release", *args], capture_output=True, text=True,
+                               env=_environment(), timeout=120)
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture(scope="module")
+def push(source_registry, plain_registries_module, tmp_path_factory):
+    """`push(tag, files, config)`: a release image whose payload layer holds `files`; its pullspec by tag."""
+    store = RegistryStore(plain_registries_module.client(source_registry.host))
+
+    def push_release(tag: str, files: dict[str, bytes], config: bytes = GOOD_CONFIG) -> str:
+        entries = [LayerEntry.directory("release-manifests/", 0o777)]
+        entries += [LayerEntry.file(f"release-manifests/{name}", data, 0o444) for name, data in files.items()]
+        layer = build_layer(entries, tmp_path_factory.mktemp("layer"))
+        push_blob_if_missing(store, "hostile/release", layer.descriptor(), layer.chunks)
+        config_blob = Descriptor(mediatypes.DOCKER_CONFIG, digests.of(config), len(config))
+        push_blob_if_missing(store, "hostile/release", config_blob, lambda: [config])
+        put_manifest(store, "hostile/release", tag, build_image_manifest(config_blob, [layer.descriptor()]).raw)
+        return f"{source_registry.host}/hostile/release:{tag}"
+
+    return push_release
+
+
+def _one_error(result: Result, *needles: str) -> str:
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    return lines[0]
+
+
+PAYLOADS = {
+    "spec-list": ({"image-references": _stream(spec=[1])}, "image-references of", "at $.spec: expected `object | null`"),
+    "metadata-list": ({"image-references": _stream(metadata=[1])}, "image-references of", "at $.metadata: expected"),
+    "annotations-text": ({"image-references": _stream(metadata={"name": "4.15.0", "annotations": "ab"})},
+                         "image-references of", "at $.metadata.annotations: expected `object | null`, got `str`"),
+    "tag-annotations-list": ({"image-references": _stream([_tag("prometheus", annotations=[1])])},
+                             "image-references of", "at $.spec.tags[0].annotations: expected `object | null`, got `array`"),
+    "tag-name-traversal": ({"image-references": _stream([_tag("prometheus"), _tag("../../etc/cron.d")])},
+                           "image-references of", "at $.spec.tags[1].name: invalid component name '../../etc/cron.d'"),
+    "release-name-slash": ({"image-references": _stream(metadata={"name": "4.15/../../x"})},
+                           "image-references of", "at $.metadata.name: invalid release name"),
+    "previous-number": ({**GOOD_FILES, "release-metadata": _metadata(previous=5)},
+                        "release-metadata of", "at $.previous: expected `array | null`, got `int`"),
+    "metadata-text": ({**GOOD_FILES, "release-metadata": _metadata(metadata="abc")},
+                      "release-metadata of", "at $.metadata: expected `object | null`, got `str`"),
+    "metadata-list2": ({**GOOD_FILES, "release-metadata": _metadata(metadata=[1, 2])},
+                       "release-metadata of", "at $.metadata: expected `object | null`, got `array`"),
+    "version-slash": ({**GOOD_FILES, "release-metadata": _metadata(version="4.15.0/../../x")},
+                      "release-metadata of", "at $.version: invalid release version"),
+    "manifest-name-newline": ({**GOOD_FILES, "0000_50_x\n_01.yaml": b"kind: ConfigMap\napiVersion: v1\n"},
+                              "release-manifests of", "invalid manifest file name '0000_50_x\\n_01.yaml'"),
+}
+
+
+@pytest.mark.parametrize("case", PAYLOADS)
+def test_info_on_a_payload_with_a_malformed_document_is_one_line(push, case: str) -> None:
+    files, document, problem = PAYLOADS[case]
+    pullspec = push(case, files)
+    line = _one_error(run_cli("info", "--insecure", pullspec), f"{document} {pullspec}", problem)
+    assert line.startswith(f"error: {document} {pullspec}")
+
+
+@pytest.mark.parametrize("case", ["spec-list", "tag-name-traversal", "version-slash"])
+def test_mirror_of_a_malformed_payload_is_one_line_and_writes_nothing(push, tmp_path: Path, case: str) -> None:
+    files, document, problem = PAYLOADS[case]
+    pullspec = push(case, files)
+    _one_error(run_cli("mirror", "--insecure", "--from", pullspec, "--to-dir", str(tmp_path / "out")), document, problem)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("config", "problem"), [
+    (b'{"config": "x"}', "at $.config: expected `object | null`, got `str`"),
+    (b'{"config": {"Labels": ["io.openshift.release"]}}', "at $.config.Labels: expected `object | null`, got `array`"),
+    (b'{"rootfs": 7}', "at $.rootfs: expected `object | null`, got `int`"),
+    (b'{"history": {"created": "x"}}', "at $.history: expected `array | null`, got `object`"),
+])
+def test_info_on_a_release_with_a_malformed_config_is_one_line(push, config: bytes, problem: str) -> None:
+    pullspec = push(f"config-{digests.of(config)[7:19]}", GOOD_FILES, config)
+    _one_error(run_cli("info", "--insecure", pullspec), f"config of {pullspec}", problem)
+
+
+def test_manifest_with_a_size_beyond_int64_is_one_line(push, source_registry, fault_proxy) -> None:
+    push("size-overflow", GOOD_FILES)
+    proxy = fault_proxy(source_registry.host, FaultPlan())
+    body = json.dumps({"schemaVersion": 2, "mediaType": mediatypes.DOCKER_MANIFEST,
+                       "config": {"mediaType": mediatypes.DOCKER_CONFIG, "digest": DIGEST, "size": 1},
+                       "layers": []}).replace('"size": 1', '"size": 1e999').encode()
+
+    def overflow(handler) -> bool:
+        if handler.command != "GET" or "/manifests/" not in handler.path:
+            return False
+        handler.answer(200, body, {"Content-Type": mediatypes.DOCKER_MANIFEST})
+        return True
+
+    proxy.hooks.append(overflow)
+    pullspec = f"{proxy.host}/hostile/release:size-overflow"
+    _one_error(run_cli("info", "--insecure", pullspec),
+               f"manifest of {pullspec} is invalid at $.config.size: number out of range")
+
+
+@pytest.mark.parametrize(("index", "problem"), [
+    ("[1]", "okd-release-mirror.json is invalid: expected `object`, got `array`"),
+    ('{"source": "quay.io/okd/release:4.15"}', "okd-release-mirror.json is invalid: object missing required field `release`"),
+    ('{"release": 5}', "okd-release-mirror.json is invalid at $.release: expected `str`, got `int`"),
+    ('{"release": "quay.io/okd/release:4.15"}', "okd-release-mirror.json is invalid at $.release: 'quay.io/okd/release:4.15' "
+                                                "is not a file:// reference"),
+])
+def test_mirror_from_a_directory_with_a_malformed_index_is_one_line(source_registry, tmp_path: Path, index: str,
+                                                                     problem: str) -> None:
+    (tmp_path / "okd-release-mirror.json").write_text(index)
+    result = run_cli("mirror", "--insecure", "--from-dir", str(tmp_path), "--to", f"{source_registry.host}/hostile/mirror")
+    _one_error(result, str(tmp_path / "okd-release-mirror.json"), problem)
+
+
+def _big_release(push) -> str:
+    """A release whose `info` prints ~300 KB: more than a pipe holds, so a reader that leaves breaks the pipe."""
+    tags = [_tag(f"component-{number:04d}") for number in range(3000)]
+    return push("big", {"image-references": _stream(tags), "release-metadata": _metadata()})
+
+
+def test_info_into_head_exits_quietly_when_head_leaves(push) -> None:
+    pullspec = _big_release(push)
+    completed = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m okd_release info --insecure "{pullspec}" | head -1; '
+                       'echo "status ${PIPESTATUS[0]}" >&2'],
+        capture_output=True, text=True, env=_environment(), timeout=120,
+    )
+    assert completed.stdout.startswith("Name:") and completed.stdout.count("\n") == 1
+    assert completed.stderr == "status 141\n"
+
+
+def test_info_whose_reader_closed_before_any_output_exits_141_silently(push) -> None:
+    pullspec = push("small", GOOD_FILES)
+    process = subprocess.Popen([sys.executable, "-m", "okd_release", "info", "--insecure", pullspec],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_environment())
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert stderr == b""
+
+
+def test_alias_bomb_image_stream_file_is_refused_at_once(tmp_path: Path) -> None:
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    tag = f'  - name: x\n    from: {{kind: DockerImage, name: "quay.io/a/b@{DIGEST}"}}\n    annotations: {{x: *a7}}\n'
+    path = tmp_path / "stream.yaml"
+    path.write_text("kind: ImageStream\n" + "\n".join(levels) + "\nspec:\n  tags:\n" + tag)
+    assert path.stat().st_size < 600
+    started = time.monotonic()
+    result = run_cli("new", "-f", str(path), "--to-file", str(tmp_path / "payload.tar"))
+    assert time.monotonic() - started < 5
+    _one_error(result, f"image stream file {path} is not valid YAML (aliases are not allowed (found *a0) at line 3")
+    assert not (tmp_path / "payload.tar").exists()
+
+
+# --- errors nobody foresaw ---
+
+@click.command()
+@click.option("--loglevel", type=int, default=0)
+@handle_errors
+def _failing(loglevel: int) -> None:
+    raise KeyError("spec")
+
+
+def test_an_unexpected_exception_is_one_line_and_its_trace_only_at_loglevel_4(caplog) -> None:
+    quiet = CliRunner().invoke(_failing, [])
+    assert quiet.exit_code == 1
+    assert quiet.stderr == "error: unexpected KeyError: 'spec' (rerun with --loglevel 4 for the trace)\n"
+    assert caplog.records == []
+    verbose = CliRunner().invoke(_failing, ["--loglevel", "4"])
+    assert verbose.exit_code == 1
+    assert verbose.stderr == "error: unexpected KeyError: 'spec'\n"
+    [record] = caplog.records
+    assert record.name == "okd_release" and record.exc_info is not None and record.exc_info[0] is KeyError
