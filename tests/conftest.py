@@ -1,20 +1,30 @@
-"""Fixtures: real `docker-registry` processes (plain HTTP, TLS with a test CA, htpasswd auth) and a CLI runner."""
+"""Fixtures: real `docker-registry` processes (plain HTTP, TLS with a test CA, htpasswd auth) and CLI runners.
+
+`run_cli` runs a command in this process (click's CliRunner), with backoff waits recorded instead of slept;
+`run_cli_process` runs it as a real process, for the tests that need one (kill, signals, memory, TTY).
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import logging
 import os
 import subprocess
 import sys
+import tempfile
+import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
+import click.testing
 import pytest
 
 from okd_release.registry import Registries, RegistryOptions
+from okd_release.registry.options import RetryPolicy
 from okd_release.testing import localregistry
 from tests.certs import make_ca_and_server
 
@@ -40,6 +50,7 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    sleeps: list[float] = field(default_factory=list)  # backoff waits asked for (in-process runs only)
 
     @property
     def output(self) -> str:
@@ -98,16 +109,81 @@ def plain_registries() -> Iterator[Registries]:
         yield registries
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300) -> Result:
-    """Run `okd-release` as a real process, with no credentials or TTY from the developer's environment."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
-    environment["HOME"] = environment.get("OKD_RELEASE_TEST_HOME", "/nonexistent-home")
+def _cli_environment(env: dict[str, str] | None) -> dict[str, str | None]:
+    """No credentials or runtime directory from the developer's environment; HOME points nowhere."""
+    environment: dict[str, str | None] = {"REGISTRY_AUTH_FILE": None, "XDG_RUNTIME_DIR": None,
+                                          "HOME": os.environ.get("OKD_RELEASE_TEST_HOME", "/nonexistent-home")}
     environment.update(env or {})
+    return environment
+
+
+def _cli_runner() -> click.testing.CliRunner:
+    try:  # click < 8.2 mixes stderr into stdout unless told not to; 8.2 dropped the argument and keeps both
+        return click.testing.CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return click.testing.CliRunner()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300) -> Result:
+    """Run `okd-release` in this process, as `okd-release ARGS` would run, and capture its exit code and output.
+
+    Backoff waits between retries are recorded in `Result.sleeps` and not slept. What a run changes in the
+    process (the retry counter, logging set up by --loglevel) is put back, so runs do not see each other.
+    `timeout` is kept for the call sites; pytest-timeout bounds an in-process run.
+    """
+    from okd_release.cli import common
+    from okd_release.cli.main import cli
+    from okd_release.registry.retry import RETRIES
+
+    sleeps: list[float] = []
+    instant = RetryPolicy(sleep=sleeps.append)
+    root, httpcore = logging.getLogger(), logging.getLogger("httpcore")
+    saved = (list(root.handlers), root.level, httpcore.level, common.RegistryOptions, RETRIES.count)
+    common.RegistryOptions = functools.partial(RegistryOptions, retry=instant)  # what make_registries builds
+    RETRIES.count = 0
+    root.handlers.clear()  # pytest's capture handlers would make --loglevel's logging.basicConfig a no-op
+    try:
+        result = _cli_runner().invoke(cli, list(args), input=input, env=_cli_environment(env), prog_name="okd-release")
+    finally:
+        root.handlers[:], (root.level, httpcore.level) = saved[0], saved[1:3]
+        common.RegistryOptions, RETRIES.count = saved[3], saved[4]
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # what the process would print: a traceback, which tests assert never appears
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Result(result.exit_code, result.stdout, stderr, sleeps)
+
+
+def run_cli_process(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+                    timeout: float = 300) -> Result:
+    """Run `okd-release` as a real process (for what needs one: signals, kill -9, memory, broken pipes)."""
     completed = subprocess.run(
-        [sys.executable, "-m", "okd_release", *args], capture_output=True, text=True, env=environment,
-        input=input, timeout=timeout,
+        [sys.executable, "-m", "okd_release", *args], capture_output=True, text=True,
+        env=cli_process_environment(env), input=input, timeout=timeout,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def measure_cli_process(*args: str) -> tuple[int, str, float]:
+    """Run `okd-release` as a real process; its exit code, stderr and peak RSS in MB.
+
+    Output goes to files, not pipes: waiting (wait4, for the child's own rusage) while nobody reads a pipe
+    would deadlock once the child had written more than the pipe holds.
+    """
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "okd_release", *args], stdout=stdout, stderr=stderr,
+                                   env=cli_process_environment())
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        return process.returncode, stderr.read().decode(), usage.ru_maxrss / 1024
+
+
+def cli_process_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment `run_cli_process` gives the CLI, for tests that start it with Popen."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+    environment.update({k: v for k, v in _cli_environment(env).items() if v is not None})
+    return environment
 
 
 def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

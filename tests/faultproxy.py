@@ -2,7 +2,8 @@
 
 At a configured rate, with a fixed seed, a request gets one of: `error` (500/502/503), `429` (with
 Retry-After), `drop` (the response is cut off mid-body), `stall` (a delay before answering) or
-`throttle` (the body trickles out). Hooks can also rewrite answers, to play a hostile registry.
+`throttle` (the body trickles out). Hooks can also rewrite answers, to play a hostile registry, or hold a
+request half-answered (`PauseAfter`), so that a test can act at a known point of a transfer without polling.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             time.sleep(plan.stall_seconds)
         self.forward(fault)
 
-    def forward(self, fault: str | None = None, path: str | None = None, extra_headers: dict[str, str] | None = None) -> None:
+    def forward(self, fault: str | None = None, path: str | None = None, extra_headers: dict[str, str] | None = None,
+                midway: Callable[[], None] | None = None) -> None:
+        """Pass the request upstream and its answer back; `midway` runs once half the body has been sent."""
         body = self.read_body()
         upstream = http.client.HTTPConnection(self.server.upstream, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -120,7 +123,61 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 self.wfile.write(data[offset:offset + step])
                 time.sleep(step / self.server.plan.throttle_bytes_per_second)
             return
+        if midway is not None and len(data) > 1:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            midway()
+            data = data[len(data) // 2:]
         self.wfile.write(data)
+
+
+class PauseAfter:
+    """A hook: the first `count` requests that `matches` pass, then the next one gets half its answer's body and
+    is held there until `release()` (any later match waits before it is forwarded).
+
+    `paused` is set, and `on_pause` called in the proxy's thread, once that request is held; `held` is its path.
+    A hold never outlasts `limit` seconds, so a test that fails cannot leave the proxy hanging.
+    """
+
+    def __init__(self, count: int, matches: Callable[[ProxyHandler], bool],
+                 on_pause: Callable[[], None] | None = None, limit: float = 120.0) -> None:
+        self.count, self.matches, self.on_pause, self.limit = count, matches, on_pause, limit
+        self.paused, self._released = threading.Event(), threading.Event()
+        self.held: str | None = None
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, handler: ProxyHandler) -> bool:
+        if not self.matches(handler):
+            return False
+        with self._lock:
+            index, self._seen = self._seen, self._seen + 1
+        if index < self.count:
+            return False
+        if index > self.count:
+            self._released.wait(self.limit)
+            return False
+        self.held = handler.path
+        handler.forward(midway=self._hold)
+        return True
+
+    def _hold(self) -> None:
+        self.paused.set()
+        if self.on_pause is not None:
+            self.on_pause()
+        self._released.wait(self.limit)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until a request is held; fail if none is within `timeout`."""
+        if not self.paused.wait(timeout):
+            raise AssertionError(f"no request was held after {self.count} passed within {timeout:.0f}s")
+
+    def release(self) -> None:
+        self._released.set()
+
+
+def blob_get(handler: ProxyHandler) -> bool:
+    return handler.command == "GET" and "/blobs/sha256:" in handler.path
 
 
 class FaultProxyServer(ThreadingHTTPServer):
@@ -136,6 +193,12 @@ class FaultProxyServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - clients hanging up are expected
         pass
+
+    def use(self, plan: FaultPlan) -> None:
+        """Inject faults by `plan` from now on, its seed starting the sequence afresh."""
+        with self._lock:
+            self.plan = plan
+            self._random = random.Random(plan.seed)
 
     @property
     def host(self) -> str:
@@ -161,5 +224,6 @@ class FaultProxyServer(ThreadingHTTPServer):
 
 def start_proxy(upstream: str, plan: FaultPlan | None = None) -> FaultProxyServer:
     server = FaultProxyServer(upstream, plan or FaultPlan())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # a short poll interval: shutdown() waits for the serving loop to look, 0.5 s by default
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server

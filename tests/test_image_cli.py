@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from okd_release.image.layout import OciLayout
 from okd_release.stores import RegistryStore
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
-from tests.conftest import PASSWORD, run_cli, skopeo, write_auth_file
+from tests.conftest import PASSWORD, measure_cli_process, run_cli, skopeo, write_auth_file
 from tests.images import push_random_image
 
 
@@ -119,14 +117,9 @@ def test_200mb_layer_is_copied_with_bounded_memory(registry, second_registry, pl
     layer = BuiltLayer(blob, "sha256:" + hasher.hexdigest(), blob.stat().st_size, "sha256:" + hasher.hexdigest())
     config = image_config([layer], {}, "2024-01-01T00:00:00Z")
     push_image(RegistryStore(plain_registries.client(registry.host)), "okd/big", "v1", [layer], config)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "okd_release", "image", "mirror", "--insecure",
-         f"{registry.host}/okd/big:v1", f"{second_registry.host}/okd/big:v1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    peak_mb = usage.ru_maxrss / 1024
+    code, stderr, peak_mb = measure_cli_process("image", "mirror", "--insecure", f"{registry.host}/okd/big:v1",
+                                                f"{second_registry.host}/okd/big:v1")
+    assert code == 0, stderr
     print(f"peak RSS copying a 200 MB layer: {peak_mb:.1f} MB")
     assert peak_mb < 100
     assert plain_registries.client(second_registry.host).head_blob("okd/big", layer.digest) == layer.size

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import run_cli, skopeo
+from tests.conftest import cli_process_environment, run_cli, skopeo
+from tests.faultproxy import PauseAfter, blob_get, start_proxy
 from tests.release_helpers import build_sample_release, push_multi_arch_release, read_release
 
 
@@ -117,22 +117,38 @@ def test_bad_targets_are_one_line_errors(sample_release, second_registry, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def big_release(source_registry, tmp_path_factory, plain_registries_module) -> str:
-    """A release whose images carry 6 MB layers, so that a mirror takes long enough to interrupt."""
-    return build_sample_release(plain_registries_module, source_registry.host, "big", tmp_path_factory.mktemp("big"),
-                                layer_mb=6)
+def proxied_release(source_registry, tmp_path_factory, plain_registries_module):
+    """A release built through a proxy in front of the session registry: every pullspec in it names the proxy,
+    so a test can hold a mirror of it at a known blob."""
+    proxy = start_proxy(source_registry.host)
+    release = build_sample_release(plain_registries_module, proxy.host, "held", tmp_path_factory.mktemp("held"), layer_mb=1)
+    yield proxy, release
+    proxy.shutdown()
+    proxy.server_close()
 
 
-def _kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> None:
+@pytest.fixture
+def held_release(proxied_release):
+    """The proxied release and a hook that holds the 7th blob download half-sent; released after the test."""
+    proxy, release = proxied_release
+    pause = PauseAfter(6, blob_get)
+    proxy.hooks[:] = [pause]
+    yield release, pause
+    pause.release()
+    proxy.hooks.clear()
+
+
+def _kill_when_held(process: subprocess.Popen, pause: PauseAfter, timeout: float = 60) -> str:
+    """SIGKILL the mirror once the proxy holds a blob download half-sent; the digest of that blob."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            break
-        assert process.poll() is None, "the mirror finished before it could be interrupted"
-        time.sleep(0.005)
-    assert process.poll() is None, "the mirror finished before it could be interrupted"
+    while not pause.paused.wait(0.05):
+        assert process.poll() is None, "the mirror ended before a blob download was held"
+        assert time.monotonic() < deadline, "no blob download was held"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    pause.release()
+    assert pause.held is not None
+    return pause.held.rsplit("/", 1)[1]
 
 
 def _registry_blobs(storage: Path) -> int:
@@ -140,22 +156,28 @@ def _registry_blobs(storage: Path) -> int:
     return sum(1 for _ in root.glob("*/*/data")) if root.exists() else 0
 
 
+def _blob_path(storage: Path, digest: str) -> Path:
+    hexdigest = digest.split(":", 1)[1]
+    return storage / "docker/registry/v2/blobs/sha256" / hexdigest[:2] / hexdigest / "data"
+
+
 def _start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "okd_release", "mirror", "--insecure", "--max-per-registry", "1", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HOME": "/nonexistent"})
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_process_environment())
 
 
-def test_interrupted_mirror_resumes_and_copies_only_the_remainder(big_release, second_registry) -> None:
+def test_interrupted_mirror_resumes_and_copies_only_the_remainder(held_release, second_registry) -> None:
+    release, pause = held_release
     target = f"{second_registry.host}/resume/okd"
-    process = _start("--from", big_release, "--to", target)
-    _kill_when(process, lambda: _registry_blobs(second_registry.storage) >= 6)
+    held = _kill_when_held(_start("--from", release, "--to", target), pause)
     present = _registry_blobs(second_registry.storage)
-    rerun = _summary("--from", big_release, "--to", target)
-    assert rerun["blobsSkipped"] >= present - 1  # a blob may have landed as the process was killed
+    assert present > 0 and not _blob_path(second_registry.storage, held).exists()
+    rerun = _summary("--from", release, "--to", target)
+    assert rerun["blobsSkipped"] >= present
     assert 0 < rerun["blobsCopied"] < rerun["blobsTotal"]
     assert rerun["blobsCopied"] + rerun["blobsSkipped"] == rerun["blobsTotal"]
-    assert read_release(f"{target}:{_version(big_release)}-x86_64").digest == big_release.split("@")[1]
-    again = _summary("--from", big_release, "--to", target)
+    assert read_release(f"{target}:{_version(release)}-x86_64").digest == release.split("@")[1]
+    again = _summary("--from", release, "--to", target)
     assert again["blobsCopied"] == 0
 
 
@@ -163,18 +185,19 @@ def _version(pullspec: str) -> str:
     return read_release(pullspec).payload.version
 
 
-def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(big_release, tmp_path) -> None:
+def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(held_release, tmp_path) -> None:
+    release, pause = held_release
     disk = tmp_path / "mirror"
     blobs = disk / "v2/openshift/release/blobs"
-    process = _start("--from", big_release, "--to-dir", str(disk))
-    _kill_when(process, lambda: blobs.exists() and sum(1 for p in blobs.iterdir() if not p.name.startswith(".")) >= 6)
+    held = _kill_when_held(_start("--from", release, "--to-dir", str(disk)), pause)
     assert not (disk / "okd-release-mirror.json").exists()
+    assert not (blobs / held).exists(), "the blob killed half-way must not be there under its digest"
     for blob in blobs.iterdir():
         if not blob.name.startswith(".partial-"):
             assert "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
-    rerun = _summary("--from", big_release, "--to-dir", str(disk))
+    rerun = _summary("--from", release, "--to-dir", str(disk))
     assert 0 < rerun["blobsCopied"] < rerun["blobsTotal"]
-    assert json.loads((disk / "okd-release-mirror.json").read_text())["digest"] == big_release.split("@")[1]
+    assert json.loads((disk / "okd-release-mirror.json").read_text())["digest"] == release.split("@")[1]
 
 
 def test_manifest_list_release_is_mirrored_whole_or_filtered(sample_release, second_registry, plain_registries) -> None:

@@ -7,22 +7,36 @@ import json
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import bcrypt
 import pytest
 
 from okd_release.testing import localregistry
-from tests.conftest import PASSWORD, USERNAME, run_cli, write_auth_file
-from tests.faultproxy import FaultPlan, start_proxy
+from tests.conftest import PASSWORD, USERNAME, cli_process_environment, run_cli, write_auth_file
+from tests.faultproxy import FaultPlan, PauseAfter, blob_get, start_proxy
 from tests.release_helpers import build_sample_release, read_release
 
 
 @pytest.fixture(scope="module")
-def release(source_registry, tmp_path_factory, plain_registries_module) -> str:
-    return build_sample_release(plain_registries_module, source_registry.host, "res",
-                                tmp_path_factory.mktemp("resilience"), layer_mb=4)
+def proxied_release(source_registry, tmp_path_factory, plain_registries_module):
+    """A release built through a proxy in front of the session registry: every pullspec in it names the proxy,
+    so a test can act when a mirror of it reaches a known blob."""
+    proxy = start_proxy(source_registry.host)
+    release = build_sample_release(plain_registries_module, proxy.host, "res", tmp_path_factory.mktemp("resilience"),
+                                   layer_mb=1)
+    yield proxy, release
+    proxy.shutdown()
+    proxy.server_close()
+
+
+@pytest.fixture
+def release(proxied_release) -> Iterator[str]:
+    proxy, release = proxied_release
+    proxy.hooks.clear()
+    yield release
+    proxy.hooks.clear()
 
 
 def _blobs(registry) -> int:
@@ -30,21 +44,24 @@ def _blobs(registry) -> int:
     return sum(1 for _ in root.glob("*/*/data")) if root.exists() else 0
 
 
-def test_registry_killed_mid_mirror_then_restarted_rerun_completes(release, tmp_path) -> None:
+def test_registry_killed_mid_mirror_then_restarted_rerun_completes(proxied_release, release, tmp_path) -> None:
+    proxy, _ = proxied_release
     target = localregistry.start(tmp_path / "target")
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "okd_release", "mirror", "--insecure", "--max-per-registry", "1", "--from", release,
-             "--to", f"{target.host}/m/okd"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while _blobs(target) < 5 and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.005)
-        assert process.poll() is None, "the mirror finished before the registry could be killed"
+
+    def kill_target() -> None:
         target.kill()
-        _, stderr = process.communicate(timeout=120)
-        assert process.returncode != 0
-        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "Traceback" not in stderr
+        pause.release()
+
+    pause = PauseAfter(5, blob_get, on_pause=kill_target)  # the 6th blob download kills the target registry
+    proxy.hooks.append(pause)
+    try:
+        result = run_cli("mirror", "--insecure", "--max-per-registry", "1", "--from", release,
+                         "--to", f"{target.host}/m/okd")
+        assert pause.paused.is_set(), "the mirror finished before the registry could be killed"
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert _blobs(target) > 0
         target.restart()
         rerun = run_cli("mirror", "--insecure", "--from", release, "--to", f"{target.host}/m/okd", "-o", "json")
         assert rerun.returncode == 0, rerun.stderr
@@ -59,8 +76,10 @@ def test_registry_killed_mid_mirror_then_restarted_rerun_completes(release, tmp_
 def test_two_mirrors_of_one_release_into_one_target_at_once(release, second_registry) -> None:
     command = [sys.executable, "-m", "okd_release", "mirror", "--insecure", "--from", release,
                "--to", f"{second_registry.host}/race/okd", "-o", "json"]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=cli_process_environment())
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=cli_process_environment())
     outputs = [first.communicate(timeout=300), second.communicate(timeout=300)]
     assert first.returncode == 0 and second.returncode == 0, outputs
     for stdout, _ in outputs:
@@ -101,7 +120,7 @@ def test_blob_redirect_is_followed_without_sending_credentials(tmp_path, plain_r
     registry = localregistry.start(tmp_path / "registry", htpasswd=htpasswd)
     storage = ThreadingHTTPServer(("127.0.0.1", 0), _Storage)
     _Storage.registry, _Storage.seen = registry.host, []
-    threading.Thread(target=storage.serve_forever, daemon=True).start()
+    threading.Thread(target=storage.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     proxy = start_proxy(registry.host, FaultPlan())
 
     def redirect_blobs(handler) -> bool:

@@ -32,6 +32,8 @@ def test_with_retries_gives_up_after_the_attempts_and_marks_the_error_exhausted(
         calls.append(1)
         raise TransientRegistryError("503", retry_after=0)
 
+    sleeps: list[float] = []
     with pytest.raises(TransientRegistryError, match="gave up after 3 attempts") as raised:
-        with_retries(RetryPolicy(attempts=3), "op", failing)
+        with_retries(RetryPolicy(attempts=3, sleep=sleeps.append), "op", failing)
     assert len(calls) == 3 and raised.value.exhausted
+    assert sleeps == [0, 0]  # the registry's Retry-After of 0, before each of the two retries

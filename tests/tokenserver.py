@@ -102,5 +102,5 @@ class _TokenHandler(BaseHTTPRequestHandler):
 
 def start_token_server(directory: Path, username: str, password: str) -> TokenServer:
     server = TokenServer(directory, username, password)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server

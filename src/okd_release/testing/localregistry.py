@@ -7,9 +7,9 @@ auth when given a certificate and an htpasswd file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -24,12 +24,6 @@ import yaml
 from okd_release.errors import ConfigError
 
 BINARY = "docker-registry"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -83,13 +77,15 @@ def start(
     workdir = Path(workdir or tempfile.mkdtemp(prefix="okd-registry-"))
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    host = f"{address}:{port or free_port()}"
-    http: dict[str, object] = {"addr": host, "secret": "local-registry", "headers": {"X-Content-Type-Options": ["nosniff"]}}
+    # Port 0 lets the registry bind a free port itself and say which: a port picked here and released before
+    # the registry binds it could be taken by another process in between.
+    http: dict[str, object] = {"addr": f"{address}:{port or 0}", "secret": "local-registry",
+                               "headers": {"X-Content-Type-Options": ["nosniff"]}}
     if certificate and key:
         http["tls"] = {"certificate": str(certificate), "key": str(key)}
     config: dict[str, object] = {
         "version": 0.1,
-        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "log": {"level": "info", "accesslog": {"disabled": True}},  # info: the "listening on" line
         "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
         "http": http,
     }
@@ -99,7 +95,12 @@ def start(
         config["auth"] = {"token": token}  # realm, service, issuer, rootcertbundle
     config_path = workdir / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
+    log = workdir / "registry.log"
+    logged = log.stat().st_size if log.exists() else 0
     process = _spawn(config_path, workdir)
+    host = _listening_address(log, logged, process)
+    http["addr"] = host  # a restart binds the same port again
+    config_path.write_text(yaml.safe_dump(config))
     _wait_ready(host, bool(certificate), process)
     return LocalRegistry(host, storage, workdir, process, bool(certificate), config_path)
 
@@ -108,6 +109,26 @@ def _spawn(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
     log = open(workdir / "registry.log", "ab")  # noqa: SIM115 - the process owns it
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     return subprocess.Popen([BINARY, "serve", str(config)], stdout=log, stderr=log, env=env, start_new_session=True)
+
+
+_LISTENING = re.compile(rb'msg="listening on ([0-9a-fA-F.:\[\]]+:[0-9]+)')
+
+
+def _listening_address(log: Path, offset: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> str:
+    """The address the process bound, from the "listening on" line it logs after `offset` in its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            found = _LISTENING.search(handle.read())
+        if found:
+            return found.group(1).decode()
+        if process.poll() is not None:
+            raise ConfigError(f"{BINARY} exited with code {process.returncode}; see {log}")
+        time.sleep(0.01)
+    process.kill()
+    process.wait()
+    raise ConfigError(f"{BINARY} did not say where it listens within {timeout:.0f}s; see {log}")
 
 
 def _wait_ready(host: str, tls: bool, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
