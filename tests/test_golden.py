@@ -22,19 +22,6 @@ EXIT_CODES = json.loads((GOLDEN / "exit-codes.json").read_text())
 # starts to match fails until it is taken off this list. Deliberate differences are in README's
 # "Differences from oc" and are asserted by their own tests, not listed here.
 NOT_YET_MATCHING: dict[str, str] = {
-    "info": "header alignment, manifest and metadata file counts, kubectl row, Metadata line",
-    "info-pullspecs": "as info",
-    "info-commits": "as info",
-    "info-commit-urls": "as info",
-    "info-size": "AGE/LAYERS/SIZE MB/UNIQUE MB columns",
-    "info-contents": "oc's file order and separators",
-    "info-json": "oc's JSON schema",
-    "info-name": "oc lists components",
-    "info-pullspec": "oc lists components",
-    "info-digest": "oc lists components",
-    "info-changes": "oc's change report",
-    "info-changes-commits": "oc's change report",
-    "info-changes-json": "oc's JSON schema for changes",
     "extract-image-references": "oc prints the file's exact bytes",
     "extract-release-metadata": "oc prints the file's exact bytes",
     "extract-manifests": "oc re-encodes manifests and writes 0644",

@@ -6,6 +6,7 @@ import json
 
 import yaml
 
+from okd_release.cli.table import human_size
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.stores import RegistryStore
@@ -24,11 +25,13 @@ def _ok(*args: str) -> str:
 def test_default_view_lays_out_like_oc(sample_release) -> None:
     text = _ok(sample_release.release_tag)
     payload = read_release(sample_release.release).payload
-    assert f"Name:      {sample_release.version}" in text
-    assert f"Digest:    {sample_release.digest}" in text
-    assert "Created:   1970-01-01T00:00:00Z" in text
-    assert "OS/Arch:   linux/amd64" in text
-    assert f"Manifests: {len(payload.manifests)}" in text
+    manifests = [name for name in payload.manifests if name.endswith((".yaml", ".yml", ".json"))]
+    assert f"Name:           {sample_release.version}\n" in text
+    assert f"Digest:         {sample_release.digest}\n" in text
+    assert "Created:        1970-01-01T00:00:00Z\n" in text
+    assert "OS/Arch:        linux/amd64\n" in text
+    assert f"Manifests:      {len(manifests)}\n" in text
+    assert f"Metadata files: {len(payload.manifests) - len(manifests)}\n" in text
     assert f"Pull From: {sample_release.release}" in text
     assert "Upgrades: 4.14.0, 4.14.1" in text
     assert f"kubernetes {KUBERNETES}" in text
@@ -52,12 +55,10 @@ def test_pullspecs_commits_and_commit_urls(sample_release) -> None:
 
 
 def test_size_counts_shared_layers_once(sample_release) -> None:
-    data = json.loads(_ok("--size", "-o", "json", sample_release.release))
-    images = data["images"]
-    layers = {digest: size for image in images for digest, size in image["layers"]}
-    assert data["totalSize"] == sum(layers.values())
-    assert data["totalSize"] < sum(image["size"] for image in images)  # the base layer is shared
-    assert "across" in _ok("--size", sample_release.release)
+    images = json.loads(_ok("--size", "-o", "json", sample_release.release))["images"].values()
+    layers = {layer["digest"]: layer["size"] for image in images for layer in image["layers"]}
+    assert sum(layers.values()) < sum(image["config"]["size"] for image in images)  # the base layer is shared
+    assert f"  {human_size(sum(layers.values()))} across {len(layers)} layers\n" in _ok("--size", sample_release.release)
 
 
 def test_json_and_yaml_round_trip(sample_release) -> None:
@@ -65,10 +66,11 @@ def test_json_and_yaml_round_trip(sample_release) -> None:
     as_yaml = yaml.safe_load(_ok("-o", "yaml", sample_release.release))
     assert as_json == as_yaml
     assert json.loads(json.dumps(as_json)) == as_json
-    assert as_json["digest"] == sample_release.digest and as_json["version"] == sample_release.version
-    assert as_json["componentVersions"]["kubernetes"]["version"] == KUBERNETES
-    assert _ok("-o", "name", sample_release.release).strip() == sample_release.version
-    assert _ok("-o", "pullspec", sample_release.release_tag).strip() == sample_release.release
+    assert as_json["digest"] == sample_release.digest and as_json["metadata"]["version"] == sample_release.version
+    assert as_json["displayVersions"]["kubernetes"]["Version"] == KUBERNETES
+    tags = read_release(sample_release.release).payload.image_references.tags
+    assert _ok("-o", "name", sample_release.release).split() == [tag.name for tag in tags]
+    assert _ok("-o", "pullspec", sample_release.release_tag).split() == [tag.pullspec for tag in tags]
 
 
 def test_image_for_and_contents(sample_release) -> None:
@@ -76,19 +78,22 @@ def test_image_for_and_contents(sample_release) -> None:
     assert _ok("--image-for", "installer", sample_release.release).strip() == payload.image_references.tag("installer").pullspec
     contents = _ok("--contents", sample_release.release)
     for name, data in payload.files().items():
-        assert f"# {name}\n{data.decode().rstrip()}" in contents
+        if name in ("image-references", "release-metadata") or name.endswith((".yaml", ".yml", ".json")):
+            assert f"# {name}\n{data.decode().rstrip()}" in contents
+        else:  # oc counts other files as metadata files and does not show them
+            assert f"# {name}\n" not in contents
     missing = run_cli("info", "--insecure", "--image-for", "nope", sample_release.release)
-    assert missing.returncode != 0 and "no image named 'nope'" in missing.stderr
+    assert missing.returncode != 0 and 'no image tag "nope" exists' in missing.stderr
 
 
 def test_from_dir_and_payload_file(sample_release, tmp_path) -> None:
     run_cli("new", "--insecure", "--from-release", sample_release.release, "--to-dir", str(tmp_path / "d"),
             "--to-file", str(tmp_path / "payload.tar.gz"))
     text = run_cli("info", "--from-dir", str(tmp_path / "d")).stdout
-    assert f"Name:      {sample_release.version}" in text and "prometheus" in text
+    assert f"Name:           {sample_release.version}" in text and "prometheus" in text
     from_file = json.loads(run_cli("info", "-o", "json", str(tmp_path / "payload.tar.gz")).stdout)
     from_registry = json.loads(_ok("-o", "json", sample_release.release))
-    assert from_file["images"] == from_registry["images"] and from_file["version"] == from_registry["version"]
+    assert from_file["references"] == from_registry["references"] and from_file["metadata"] == from_registry["metadata"]
 
 
 def test_changes_between_two_releases(sample_release, plain_registries) -> None:
@@ -101,14 +106,18 @@ def test_changes_between_two_releases(sample_release, plain_registries) -> None:
                   f"console={sample_release.host}/other/console@{other.digest}").stdout.strip()
     data = json.loads(_ok("--changes-from", sample_release.release, new, "-o", "json"))
     old_console = read_release(sample_release.release).payload.image_references.tag("console")
-    assert [c["name"] for c in data["imagesChanged"]] == ["console"]
-    change = data["imagesChanged"][0]
-    assert change["oldDigest"] == old_console.pullspec.split("@")[1] and change["newDigest"] == other.digest
+    assert list(data["changedImages"]) == ["console"]
+    change = data["changedImages"]["console"]
+    assert change["from"]["from"]["name"] == old_console.pullspec
+    assert change["to"]["from"]["name"] == f"{sample_release.host}/other/console@{other.digest}"
     old_commit = old_console.annotations["io.openshift.build.commit.id"]
-    assert change["compareUrl"] == f"https://github.com/openshift/console/compare/{old_commit}...c0ffee"
-    assert data["imagesAdded"] == [] and data["imagesRemoved"] == []
-    assert data["versionsChanged"] == [] or all(v["name"] == "kubernetes" for v in data["versionsChanged"])
-    assert "0000_50_console-operator_05_deployment.yaml" in data["manifestsChanged"]
+    assert (f"Images Changed:\n  console https://github.com/openshift/console/compare/{old_commit}...c0ffee\n"
+            in _ok("--commits", sample_release.release, new))
+    # the new console image says kubernetes=1.29.0: as oc, the lexically first version is shown, with a warning
+    assert data["to"]["displayVersions"]["kubernetes"]["Version"] == min(KUBERNETES, "1.29.0")
+    assert data["to"]["warnings"] == ["multiple versions or display names reported for the following component(s): "
+                                      "kubernetes"]
+    assert "0000_50_console-operator_05_deployment.yaml" in data["changedManifests"]
     text = _ok(sample_release.release, new, "--contents")
     assert "# 4.15.1 (changes from 4.15.0-0.okd-sample)" in text
     assert f"-        image: {old_console.pullspec}" in text
@@ -118,11 +127,11 @@ def test_changes_between_two_releases(sample_release, plain_registries) -> None:
 def test_manifest_list_shows_platforms_and_filter_picks_one(sample_release, plain_registries) -> None:
     index, amd_raw, arm_raw = push_multi_arch_release(plain_registries, sample_release, "multi")
     text = _ok(f"{sample_release.host}/okd/release:multi")
-    assert f"Digest:    {index.digest}" in text
+    assert f"Digest:         {index.digest}\n" in text and "OS/Arch:        multi (linux/amd64)\n" in text
     assert f"linux/amd64 {amd_raw.digest}" in text and f"linux/arm64 {arm_raw.digest}" in text
-    assert f"Name:      {sample_release.version}" in text
+    assert f"Name:           {sample_release.version}" in text
     filtered = _ok("--filter-by-os", "linux/arm64", f"{sample_release.host}/okd/release:multi")
-    assert "Name:      4.15.0-arm" in filtered
+    assert "Name:           4.15.0-arm" in filtered
     bad = run_cli("info", "--insecure", "--filter-by-os", "windows/amd64", f"{sample_release.host}/okd/release:multi")
     assert bad.returncode != 0 and "has no image for windows/amd64" in bad.stderr
 

@@ -1,19 +1,34 @@
-"""`okd-release info`: the views of a release payload, and what changed between two."""
+"""`okd-release info`: the views of a release payload, and what changed between two, printed as oc prints them."""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
-from okd_release.cli.table import columns, human_size
+from okd_release.cli.table import TabWriter, human_size
+from okd_release.cli.template import go_template, jsonpath
 from okd_release.content import Platform
-from okd_release.errors import ConfigError
+from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
 from okd_release.release.info.describe import ReleaseInfo, describe
-from okd_release.release.info.diff import ReleaseDiff, diff_releases
+from okd_release.release.info.diff import ImageChange, ReleaseDiff, diff_releases
+from okd_release.release.info.gojson import encode
+from okd_release.release.payload.model import IMAGE_REFERENCES
 from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.payload.versions import parse_semver
+
+LISTS = ("name", "pullspec", "digest")
+TEMPLATES = ("jsonpath", "template", "go-template")
+FORMATS = ("json", "yaml", *LISTS, *TEMPLATES)
+EXCLUSIVE = "only one of --commits, --commit-urls, --pullspecs, --contents, --size, --verify may be specified"
 
 
 def _open(registries: Registries, text: str | None, from_dir: str | None, platform: Platform | None) -> ReleaseImage:
@@ -23,32 +38,46 @@ def _open(registries: Registries, text: str | None, from_dir: str | None, platfo
     return open_release(registries, text, platform)
 
 
+def _format(output: str | None) -> tuple[str, str]:
+    """`-o` split into the format and its template (`jsonpath={.x}` → ("jsonpath", "{.x}"))."""
+    if not output:
+        return "", ""
+    name, _, template = output.partition("=")
+    if name not in FORMATS:
+        raise ConfigError(f"--output only supports {', '.join(FORMATS)}")
+    if name in TEMPLATES and not template:
+        raise ConfigError(f"--output {name} needs a template: -o {name}=TEMPLATE")
+    return name, template
+
+
 @click.command("info")
 @click.argument("images", nargs=-1, metavar="[RELEASE] [OTHER]")
 @click.option("--from-dir", type=click.Path(file_okay=False), help="Read the payload from a directory.")
-@click.option("--changes-from", help="Show what changed from this older release.")
-@click.option("--pullspecs", is_flag=True, help="Show each image's pull spec.")
-@click.option("--commits", is_flag=True, help="Show each image's source repository and commit.")
-@click.option("--commit-urls", is_flag=True, help="Show a link to each image's commit.")
-@click.option("--size", is_flag=True, help="Show each image's size and the total (shared layers counted once).")
-@click.option("--contents", is_flag=True, help="Show every file of release-manifests (with --changes-from: diffs).")
-@click.option("--image-for", help="Print the pull spec of this image of the release.")
+@click.option("--changes-from", help="Show changes from this image to the requested image.")
+@click.option("--pullspecs", is_flag=True, help="Display the pull spec of each image instead of the digest.")
+@click.option("--commits", is_flag=True, help="Display information about the source an image was created with.")
+@click.option("--commit-urls", is_flag=True, help="Display a link (if possible) to the source code.")
+@click.option("--size", is_flag=True, help="Display the size of each image including overlap.")
+@click.option("--contents", is_flag=True, help="Display the contents of a release (with two releases: the diffs).")
+@click.option("--image-for", help="Print the pull spec of the specified image or an error if it does not exist.")
+@click.option("--include-images", is_flag=True, help="With -o json, include the images the release references.")
+@click.option("--verify", is_flag=True,
+              help="Check every image the release references exists and matches its digest; one line per release.")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "pullspec", "digest"]),
-              help="Print the release (or the changes) as json or yaml, or only its name, pullspec or digest.")
+@click.option("-o", "--output", help="digest|json|yaml|name|pullspec|jsonpath=...|template=...|go-template=...")
 @registry_options
 @handle_errors
 def info_command(images: tuple[str, ...], from_dir: str | None, changes_from: str | None, pullspecs: bool,
                  commits: bool, commit_urls: bool, size: bool, contents: bool, image_for: str | None,
-                 filter_by_os: str | None, output: str | None, registry_config: str | None, insecure: bool,
-                 ca_file: str | None, loglevel: int) -> None:
+                 include_images: bool, verify: bool, filter_by_os: str | None, output: str | None,
+                 registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Show a release payload: metadata, component versions, images; or the differences between two.
 
     Shows the release's name, digest, creation time, OS/arch, release metadata (version, the versions it
     upgrades from) and the component versions it declares, then each image with its digest. --pullspecs,
     --commits, --commit-urls and --size change the image table; --contents prints every file of the payload.
-    Given two releases (or --changes-from), it shows what changed between them: images, component versions
-    and manifests. A multi-arch release shows its manifest list; --filter-by-os chooses the payload shown.
+    Given two releases (or --changes-from), it shows what changed between them. A multi-arch release shows
+    its manifest list; --filter-by-os chooses the payload shown.
 
     \b
     Examples:
@@ -72,112 +101,359 @@ def info_command(images: tuple[str, ...], from_dir: str | None, changes_from: st
       # The release as JSON, for scripts
       okd-release info quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 -o json
     """
-    if len(images) > 2 or (not images and not from_dir):
-        raise ConfigError("give one release (or --from-dir), or two releases to compare")
-    if len(images) == 2:
+    if sum(map(bool, (image_for, commits, commit_urls, pullspecs, contents, size, verify))) > 1:
+        raise ConfigError(EXCLUSIVE)
+    if image_for and output:
+        raise ConfigError("--output and --image-for may not both be specified")
+    form, template = _format(output)
+    if not images and not from_dir:
+        raise ConfigError("info expects at least one argument, a release image pull spec")
+    if not changes_from and len(images) == 2 and not verify:
         changes_from, images = images[0], images[1:]
+    if changes_from and len(images) + bool(from_dir) != 1:
+        raise ConfigError("must specify a single release image as argument when comparing to another release image")
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        release = _open(registries, images[0] if images else None, from_dir, platform)
-        info = describe(release, registries, commits=commits or commit_urls or bool(changes_from), sizes=size,
-                        contents=contents)
-        if image_for:
-            click.echo(info.image(image_for).pullspec)
+        if changes_from and not verify:
+            _changes(registries, changes_from, images[0] if images else None, from_dir, platform, form, contents,
+                     commits)
             return
-        if changes_from:
-            old_release = open_release(registries, changes_from, platform)
-            old = describe(old_release, registries, commits=True)
-            difference = diff_releases(old, info, old_release.payload.files(), release.payload.files(), contents)
-            _print_diff(difference, output)
-            return
-    _print_info(info, output, pullspecs, commits, commit_urls, size, contents)
+        failed = False
+        for text in images or (None,):
+            try:
+                release = _open(registries, text, from_dir, platform)
+                wanted_files = contents or verify or form in ("json", "yaml", *TEMPLATES)
+                info = describe(release, registries, sizes=size, images=include_images or verify,
+                                files=wanted_files)
+                if verify:
+                    _verify(info)
+                else:
+                    _print_info(info, form, template, image_for, pullspecs, commits, commit_urls, size, contents)
+            except OkdReleaseError as error:
+                if len(images) < 2:
+                    raise
+                click.echo(f"error: {' '.join(str(error).split())}", err=True)
+                failed = True
+        if failed:
+            sys.exit(1)
 
 
-def _print_info(info: ReleaseInfo, output: str | None, pullspecs: bool, commits: bool, commit_urls: bool,
-                size: bool, contents: bool) -> None:
-    if output in ("json", "yaml"):
-        value = info.as_dict()
-        if contents:
-            value["files"] = {name: data.decode(errors="replace") for name, data in info.files.items()}
-        dump(value, output)
-        return
-    if output:
-        click.echo({"name": info.version, "pullspec": info.pull_from, "digest": info.digest}[output])
-        return
+def _verify(info: ReleaseInfo) -> None:
+    """oc's --verify line; an image that is missing or does not match its digest fails the release."""
+    broken = [w for w in info.warnings if w.startswith("tag ")]
+    if broken:
+        raise PayloadError(f"release {info.name} failed verification: {'; '.join(broken)}")
+    created = json.loads(info.files[IMAGE_REFERENCES]).get("metadata", {}).get("creationTimestamp")
+    click.echo(f"{info.image_digest or info.digest} {_rfc3339(created)} {info.version}")
+
+
+def _emit(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | None, pullspecs: bool,
+                commits: bool, commit_urls: bool, size: bool, contents: bool) -> None:
     if contents:
-        for name, data in sorted(info.files.items()):
-            click.echo(f"# {name}")
-            click.echo(data.decode(errors="replace").rstrip("\n"))
-        return
-    for line in _header(info):
-        click.echo(line)
-    click.echo("\nImages:")
-    if size:
-        rows = [["NAME", "LAYERS", "SIZE"]] + [[i.name, str(len(i.layers)), human_size(i.size or 0)] for i in info.images]
-    elif commit_urls:
-        rows = [["NAME", "URL"]] + [[i.name, i.commit_url] for i in info.images]
-    elif commits:
-        rows = [["NAME", "REPO", "COMMIT"]] + [[i.name, i.source, i.commit] for i in info.images]
-    elif pullspecs:
-        rows = [["NAME", "PULL SPEC"]] + [[i.name, i.pullspec] for i in info.images]
+        _emit(_contents(info))
+    elif form in ("json", "yaml"):
+        value = info.as_dict()
+        if form == "json":
+            click.echo(encode(value))
+        else:
+            dump(value, "yaml")
+    elif form in LISTS:
+        _lists(info, form)
+    elif form == "jsonpath":
+        _emit(jsonpath(template, info.as_dict()))
+    elif form in ("template", "go-template"):
+        _emit(go_template(template, info.as_dict()))
+    elif image_for:
+        click.echo(info.image(image_for).pullspec)
     else:
-        rows = [["NAME", "DIGEST"]] + [[i.name, i.digest] for i in info.images]
-    for line in columns(rows):
-        click.echo(line)
-    if size and info.total_size is not None:
-        layers = len({d for i in info.images for d, _ in i.layers})
-        click.echo(f"\n  {human_size(info.total_size)} across {layers} layers")
-    if info.warnings:
-        click.echo("\nWarnings:")
-        for warning in info.warnings:
-            click.echo(f"* {warning}")
+        _emit(info_text(info, commits=commits, commit_urls=commit_urls, pullspecs=pullspecs, size=size))
 
 
-def _header(info: ReleaseInfo) -> list[str]:
-    lines = columns([["Name:", info.version], ["Digest:", info.digest], ["Created:", info.created],
-                     ["OS/Arch:", info.platform], ["Manifests:", str(info.manifests)]], indent="")
-    lines += ["", f"Pull From: {info.pull_from}"]
-    if info.platforms:
-        lines += ["", "Manifest List:"] + columns([[p, d] for p, d in info.platforms])
-    lines += ["", "Release Metadata:"]
-    lines += columns([["Version:", info.version], ["Upgrades:", ", ".join(info.upgrades) or "<none>"]])
-    if info.metadata:
-        lines.append("  Metadata:")
-        lines += columns([[f"{k}:", str(v)] for k, v in sorted(info.metadata.items())], indent="    ")
+def _lists(info: ReleaseInfo, form: str) -> None:
+    for image in info.images:
+        if form == "name":
+            click.echo(image.name)
+        elif form == "pullspec":
+            click.echo(image.pullspec)
+        elif "@" in image.pullspec:
+            click.echo(image.pullspec.split("@", 1)[1])
+        else:
+            click.echo(f"error: {image.name} does not point to a digest", err=True)
+
+
+def _contents(info: ReleaseInfo) -> str:
+    """image-references and release-metadata first, then the manifests (oc counts other files but omits them)."""
+    raw = [name for name in info.files if name in (IMAGE_REFERENCES, "release-metadata")]
+    parts = []
+    for name in [*sorted(raw), *sorted(info.manifest_files)]:
+        data = info.files[name].decode(errors="replace")
+        parts.append(f"# {name}\n{data}" + ("\n" if data and not data.endswith("\n") else ""))
+    return "".join(parts)
+
+
+# -- the default view ------------------------------------------------------------------------------
+def _rfc3339(value: str | None) -> str:
+    """A timestamp as oc prints it: UTC, whole seconds (Go's zero time when absent)."""
+    if not value:
+        return "0001-01-01T00:00:00Z"
+    text = re.sub(r"(\.\d+)", "", value.strip()).replace("z", "Z").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def short_duration(value: str | None, now: datetime | None = None) -> str:
+    """Kubernetes' ShortHumanDuration of the time since `value` (as oc's AGE and Created columns)."""
+    if not value:
+        return "<invalid>"
+    try:
+        moment = datetime.fromisoformat(_rfc3339(value).replace("Z", "+00:00"))
+    except ValueError:
+        return "<invalid>"
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    hours = seconds // 3600
+    if hours < 24:
+        return f"{hours}h"
+    if hours < 24 * 365:
+        return f"{hours // 24}d"
+    return f"{hours // 24 // 365}y"
+
+
+def _go_value(value: Any) -> str:
+    """Go's %v of a decoded JSON value (release-metadata's metadata)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(float(value))
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_value(value[k])}" for k in sorted(value)) + "]"
+    return str(value)
+
+
+def _semver_key(version: str) -> tuple[Any, ...]:
+    core, _, prerelease = parse_semver(version).partition("-")
+    numbers = tuple(int(part) for part in core.split("."))
+    if not prerelease:
+        return (numbers, 1, ())
+    return (numbers, 0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in prerelease.split(".")))
+
+
+def _sorted_versions(versions: tuple[str, ...]) -> list[str]:
+    """Semantic version order, or as given when any is not a semantic version (as oc)."""
+    try:
+        return sorted(versions, key=_semver_key)
+    except PayloadError:
+        return list(versions)
+
+
+def _section(outer: TabWriter, body: Callable[[TabWriter], None]) -> None:
+    """oc's writeTabSection: a block laid out by its own tabwriter, written through the outer one."""
+    inner = TabWriter(outer.write)
+    body(inner)
+    inner.flush()
+
+
+def info_text(info: ReleaseInfo, *, commits: bool = False, commit_urls: bool = False, pullspecs: bool = False,
+              size: bool = False, now: datetime | None = None) -> str:
+    """The default view, laid out as oc's describeReleaseInfo lays it out."""
+    out: list[str] = []
+    w = TabWriter(out.append)
+    w.write(f"Name:\t{info.version}\nDigest:\t{info.digest}\nCreated:\t{_rfc3339(info.created)}\n"
+            f"OS/Arch:\t{info.platform}\nManifests:\t{info.manifests}\n")
+    if info.metadata_files:
+        w.write(f"Metadata files:\t{info.metadata_files}\n")
+    w.write(f"\nPull From:\t{info.pull_from}\n")
+    if info.platforms:  # ours: the platforms of a manifest list
+        w.write("\nManifest List:\n" + "".join(f"  {p}\t{d}\n" for p, d in info.platforms))
+    if info.has_metadata:
+        upgrades = ", ".join(_sorted_versions(info.upgrades)) or "<none>"
+        w.write(f"\nRelease Metadata:\n  Version:\t{info.version}\n  Upgrades:\t{upgrades}\n")
+        shown = sorted(k for k, v in info.metadata.items() if not (isinstance(v, (str, list, dict)) and not v))
+        _section(w, lambda s: s.write("  Metadata:\n" + "".join(f"    {k}:\t{_go_value(info.metadata[k])}\n"
+                                                                  for k in shown)))
     if info.component_versions:
-        lines += ["", "Component Versions:"]
-        lines += columns([[v.name, v.version, v.display_name] for v in info.component_versions])
-    return lines
+        w.write("\nComponent Versions:\n" + "".join(f"  {v.name}\t{v.version}\t{v.display_name}\n"
+                                                   for v in info.component_versions))
+    _section(w, lambda s: _images(s, info, commits, commit_urls, pullspecs, size, now))
+    if info.warnings:
+        _section(w, lambda s: s.write("\nWarnings:\n" + "".join(f"* {warning}\n" for warning in info.warnings)))
+    w.write("\n")
+    w.flush()
+    return "".join(out)
 
 
-def _print_diff(difference: ReleaseDiff, output: str | None) -> None:
-    if output in ("json", "yaml"):
-        dump(difference.as_dict(), output)
-        return
-    click.echo(f"# {difference.new_version} (changes from {difference.old_version})")
-    click.echo(f"\nFrom: {difference.old}\nTo:   {difference.new}")
-    if difference.versions_changed:
-        click.echo("\nComponent Versions:")
-        for line in columns([[v.name, v.old or "<none>", "->", v.new or "<none>"] for v in difference.versions_changed]):
-            click.echo(line)
-    click.echo("\nImages:")
-    if not (difference.images_added or difference.images_removed or difference.images_changed):
-        click.echo("  no changes")
-    for name in difference.images_added:
-        click.echo(f"  added    {name}")
-    for name in difference.images_removed:
-        click.echo(f"  removed  {name}")
-    rows = [[c.name, c.old_digest, "->", c.new_digest, c.compare_url or c.commit_url] for c in difference.images_changed]
-    if rows:
-        click.echo("  changed:")
-        for line in columns(rows, indent="    "):
-            click.echo(line)
-    click.echo("\nManifests:")
-    if not (difference.manifests_added or difference.manifests_removed or difference.manifests_changed):
-        click.echo("  no changes")
-    for label, names in (("added", difference.manifests_added), ("removed", difference.manifests_removed),
-                         ("changed", difference.manifests_changed)):
-        for name in names:
-            click.echo(f"  {label:<8} {name}")
-    for text in difference.manifest_diffs.values():
-        click.echo(f"\n{text.rstrip()}")
+def _images(w: TabWriter, info: ReleaseInfo, commits: bool, commit_urls: bool, pullspecs: bool, size: bool,
+            now: datetime | None) -> None:
+    w.write("\nImages:\n")
+    if size:
+        _sizes(w, info, now)
+    elif commit_urls:
+        w.write("  NAME\tURL\t\n" + "".join(f"  {i.name}\t{i.commit_url}\n" for i in info.images))
+    elif commits:
+        w.write("  NAME\tREPO\tCOMMIT\t\n" + "".join(f"  {i.name}\t{i.source}\t{i.commit}\n" for i in info.images))
+    elif pullspecs:
+        w.write("  NAME\tPULL SPEC\n" + "".join(f"  {i.name}\t{i.pullspec}\n" for i in info.images))
+    else:
+        w.write("  NAME\tDIGEST\n" + "".join(f"  {i.name}\t{i.digest}\n" for i in info.images))
+
+
+def _sizes(w: TabWriter, info: ReleaseInfo, now: datetime | None) -> None:
+    """oc's --size table: each image's age, layers, size and the size only it has; shared layers count once."""
+    fetched = [i.fetched for i in info.images if i.fetched is not None]
+    counts: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    bases: dict[str, int] = {}
+    for one in fetched:
+        for number, (_, digest, layer_size) in enumerate(one.layers):
+            if number == 0:
+                bases[digest] = 0
+            counts[digest] = counts.get(digest, 0) + 1
+            sizes.setdefault(digest, layer_size)
+    many_bases = len(bases) > 1
+    w.write(f"  NAME\t AGE\t LAYERS\t SIZE MB\t UNIQUE MB\t {'BASE' if many_bases else ''}\n")
+    covered: set[str] = set()
+    next_base = 1
+    for entry in info.images:
+        image = entry.fetched
+        if image is None:
+            w.write(f"  {entry.name}\t\t\t\t\t\n")
+            continue
+        base = ""
+        if many_bases and image.layers and image.layers[0][1] in bases:
+            first = image.layers[0][1]
+            if bases[first] == 0:
+                bases[first] = next_base
+                next_base += 1
+            index = bases[first]
+            base = " " * (index - 1) + chr(ord("A") + index - 1) if len(bases) <= 5 else str(index)
+        total = sum(s for _, _, s in image.layers)
+        unique = sum(s for _, d, s in image.layers if counts[d] <= 1)
+        if unique == 0 and image.layers and image.layers[-1][1] not in covered:
+            unique = image.layers[-1][2]
+            covered.add(image.layers[-1][1])
+        created = image.config.created
+        age = short_duration(created, now) if created and not created.startswith("0001-01-01") else ""
+        w.write(f"  {entry.name}\t{age:>4}\t{len(image.layers):7d}\t{total / 1024 / 1024:8.1f}\t"
+                f"{unique / 1024 / 1024:10.1f}\t {base}\n")
+    w.write("\n")
+    summary = f"  {human_size(sum(sizes.values()))} across {len(counts)} layers"
+    w.write(summary + (f", {len(bases)} different base images\n" if many_bases else "\n"))
+
+
+# -- two releases ----------------------------------------------------------------------------------
+def _changes(registries: Registries, old_text: str, new_text: str | None, from_dir: str | None,
+             platform: Platform | None, form: str, contents: bool, commits: bool) -> None:
+    if form not in ("", "json", "yaml"):
+        raise ConfigError(f"unrecognized output mode: {form}")
+    files = contents or bool(form)
+    new = describe(_open(registries, new_text, from_dir, platform), registries, files=files)
+    old = describe(open_release(registries, old_text, platform), registries, files=files)
+    difference = diff_releases(old, new)
+    if contents:  # ours: the manifests' diffs (oc prints how to extract both and diff them)
+        click.echo(f"# {new.version} (changes from {old.version})")
+        for text in difference.manifest_diffs():
+            click.echo(f"\n{text.rstrip()}")
+    elif form == "json":
+        click.echo(encode(difference.as_dict()))
+    elif form == "yaml":
+        dump(difference.as_dict(), "yaml")
+    else:
+        _emit(diff_text(difference, commits))
+
+
+def _repo_commit_url(repo: str, commit: str, kind: str = "commit") -> str:
+    if repo.startswith("https://github.com/"):
+        head, _, tail = repo.partition("?")
+        path = re.sub(r"/+$", "", head)
+        return f"{path}/{kind}/{commit}" + (f"?{tail}" if tail else "")
+    return f"{repo} {commit}"
+
+
+def _git_diff_or_commit(change: ImageChange) -> str:
+    """oc's gitDiffOrCommit: a compare link within a repository, else each side's commit."""
+    assert change.old and change.new
+    old_repo, new_repo, old_commit, new_commit = change.old.source, change.new.source, change.old.commit, change.new.commit
+    if not new_repo or not new_commit:
+        return "<unknown>"
+    if old_repo == new_repo:
+        if old_commit == new_commit:
+            return _repo_commit_url(new_repo, new_commit)
+        if new_repo.startswith("https://github.com/"):
+            return _repo_commit_url(new_repo, f"{old_commit}...{new_commit}", "compare")
+        return f"{new_repo} {old_commit} {new_commit}"
+    if not old_commit:
+        return f"{old_repo} <unknown> -> {_repo_commit_url(new_repo, new_commit)}"
+    if old_commit == new_commit:
+        return f"{old_repo} -> {_repo_commit_url(new_repo, new_commit)}"
+    return f"{_repo_commit_url(old_repo, old_commit)} -> {_repo_commit_url(new_repo, new_commit)}"
+
+
+def _repo_and_commit(entry: Any) -> str:
+    if not entry.source or not entry.commit:
+        return "<unknown>"
+    return _repo_commit_url(entry.source, entry.commit)
+
+
+def diff_text(difference: ReleaseDiff, commits: bool = False, now: datetime | None = None) -> str:
+    """What changed, laid out as oc's describeReleaseDiff lays it out."""
+    old, new = difference.old, difference.new
+    if (old.image_digest or old.digest) == (new.image_digest or new.digest):
+        return "Releases are identical\n"
+    out: list[str] = []
+    w = TabWriter(out.append, padding=2)
+    w.write(f"\tFROM\tTO\nName:\t{old.version}\t{new.version}\n"
+            f"Created:\t{short_duration(old.created, now)}\t{short_duration(new.created, now)}\n")
+    if old.platform != new.platform:
+        w.write(f"OS/Arch:\t{old.platform}\t{new.platform}\n")
+    if old.has_metadata and new.has_metadata:
+        upgrade = "Yes" if old.version in new.upgrades else "No"
+        w.write(f"\nVersion:\t{old.version}\t{new.version}\nUpgrade From:\t\t{upgrade}\n")
+    elif old.has_metadata:
+        w.write("Has Release Metadata:\tYes\t\n")
+    elif new.has_metadata:
+        w.write("Has Release Metadata:\t\tYes\n")
+    if difference.images:
+        width = max(len(c.name) for c in difference.images)
+
+        def row(change: ImageChange) -> str:
+            assert change.old and change.new
+            if commits:
+                return f"  {change.name.ljust(width)}\t{_git_diff_or_commit(change)}\n"
+            return f"  {change.name.ljust(width)}\t{change.old.digest}\t{change.new.digest}\n"
+
+        for title, changes in (("Images Changed", difference.images_changed),
+                               ("Images Rebuilt", difference.images_rebuilt)):
+            if changes:
+                _section(w, lambda s, t=title, c=changes: s.write(  # type: ignore[misc]
+                    f"\n{t}:\n" + "".join(row(x) for x in c if x.old and x.new and x.old.digest != x.new.digest)))
+        added = difference.images_added
+        if added:
+            _section(w, lambda s: s.write("\nImages Added:\n" + "".join(
+                f"  {c.name.ljust(width)}\t{_repo_and_commit(c.new) if commits else c.new.digest}\n"
+                for c in added if c.new)))
+        removed = difference.images_removed
+        if removed:
+            _section(w, lambda s: s.write("\nImages Removed:\n" + "".join(f"  {c.name.ljust(width)}\n" for c in removed)))
+    w.write("\n")
+    w.flush()
+    return "".join(out)

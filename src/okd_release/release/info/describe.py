@@ -1,39 +1,65 @@
 """`info`: what a release holds, as typed values; the CLI only formats them.
 
-Everything the default view shows comes from the payload itself; component images are fetched (their
-manifests, concurrently) only for views that need them (`--size`, and `--commits` when a tag lacks the
-build annotations).
+Everything the default view shows comes from the payload itself. Component images are fetched (their
+manifests and configs, concurrently) only for views that need them (`--size`, `--include-images`,
+`--verify`), as oc does; an image that cannot be read is a warning, as in oc.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 from okd_release.errors import OkdReleaseError, PayloadError
+from okd_release.image.config import ImageConfig
 from okd_release.registry.session import Registries
-from okd_release.release.info.plain import plain
+from okd_release.release.info import gojson
+from okd_release.release.info.files import release_files
+from okd_release.release.info.versions import ComponentVersion, read_component_versions
 from okd_release.release.payload.components import ComponentImage, resolve
-from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_SOURCE, ImageTag
+from okd_release.release.payload.model import (
+    ANNOTATION_COMMIT,
+    ANNOTATION_SOURCE,
+    IMAGE_REFERENCES,
+    RELEASE_METADATA,
+    ImageTag,
+)
 from okd_release.release.payload.source import ReleaseImage
-from okd_release.release.payload.versions import COMPONENT_VERSION_KEYS
+
+__all__ = ["ComponentVersion", "ImageEntry", "FetchedImage", "ReleaseInfo", "describe", "commit_url"]
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+"""What oc counts as a manifest; any other file beside image-references and release-metadata is a metadata file."""
 
 
 @dataclass(frozen=True)
-class ComponentVersion:
-    """A version the release declares for a component (kubernetes, machine-os, ...), with its display name."""
+class FetchedImage:
+    """A component image as read from its registry (oc's `Image`)."""
 
-    name: str
-    version: str
-    display_name: str = ""
+    digest: str
+    media_type: str
+    layers: tuple[tuple[str, str, int], ...]
+    """(media type, digest, size) of each layer."""
+    config: ImageConfig
+    list_digest: str = ""
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, _, size in self.layers)
+
+    def as_dict(self, name: str) -> dict[str, Any]:
+        config = gojson.image_config({**self.config.document, "size": self.size})  # oc: the sum of the layers
+        return {"name": name, "digest": self.digest, "contentDigest": self.digest, "listDigest": self.list_digest,
+                "mediaType": self.media_type,
+                "layers": [gojson.descriptor(*layer) for layer in self.layers], "config": config}
 
 
 @dataclass(frozen=True)
 class ImageEntry:
-    """One image of the release: name, pullspec, digest; source and commit when known; size when asked for."""
+    """One tag of image-references: where it points, its build source, and (when fetched) the image."""
 
     name: str
     pullspec: str
@@ -41,29 +67,26 @@ class ImageEntry:
     source: str = ""
     commit: str = ""
     commit_url: str = ""
-    size: int | None = None
-    layers: tuple[tuple[str, int], ...] = ()
+    annotations: dict[str, str] = field(default_factory=dict, repr=False)
+    fetched: FetchedImage | None = None
+
+    @property
+    def size(self) -> int | None:
+        return self.fetched.size if self.fetched else None
+
+    @property
+    def layers(self) -> tuple[tuple[str, int], ...]:
+        return tuple((digest, size) for _, digest, size in self.fetched.layers) if self.fetched else ()
 
 
 @dataclass(frozen=True, repr=False)
 class ReleaseInfo:
-    """What `info` shows about a release, as values: `as_dict()` is the `-o json` document.
-
-    Attributes:
-        name: the reference it was opened as; `pull_from` is the release by digest.
-        digest, created, platform: the release image's digest, creation time and os/arch.
-        version, upgrades, metadata: from release-metadata (`upgrades` is its `previous`).
-        manifests: how many manifests the payload holds.
-        component_versions: kubernetes, machine-os, ... as the images declare them.
-        images: every component image, sorted by name.
-        platforms: (platform, digest) of each entry of a multi-arch release's manifest list.
-        files: every file of release-manifests (only with `contents=True`).
-        total_size: the bytes of all distinct layers (only with `sizes=True`).
-        warnings: images that could not be read for `commits` or `sizes`.
-    """
+    """What `info` shows about a release, as values (from `describe`); `as_dict()` is the `-o json` document."""
 
     name: str
+    """The release as it was named (oc's `image`)."""
     digest: str
+    """The release's digest: the manifest list's for a multi-arch release."""
     created: str
     platform: str
     pull_from: str
@@ -73,12 +96,23 @@ class ReleaseInfo:
     manifests: int
     component_versions: tuple[ComponentVersion, ...]
     images: tuple[ImageEntry, ...]
+    """In image-references order."""
     platforms: tuple[tuple[str, str], ...] = ()
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
-    total_size: int | None = None
+    """release-manifests byte for byte (read only for the views that show them)."""
     warnings: tuple[str, ...] = ()
+    metadata_files: int = 0
+    image_digest: str = ""
+    """The release image's own manifest digest (for a multi-arch release: the chosen platform's)."""
+    list_digest: str = ""
+    config: ImageConfig | None = field(default=None, repr=False)
+    config_size: int = 0
+    component_tags: dict[str, str] = field(default_factory=dict)
+    has_metadata: bool = True
+    fetched_images: bool = False
 
     def __repr__(self) -> str:
+        # short: the images and files of a release would print many KB
         return f"<ReleaseInfo {self.version} {self.digest or self.name}: {len(self.images)} images, {self.manifests} manifests>"
 
     def image(self, name: str) -> ImageEntry:
@@ -86,107 +120,109 @@ class ReleaseInfo:
         for entry in self.images:
             if entry.name == name:
                 return entry
-        raise PayloadError(f"release {self.name} has no image named {name!r}")
+        raise PayloadError(f"no image tag {json.dumps(name)} exists in the release image {self.name}")
+
+    @property
+    def manifest_files(self) -> dict[str, bytes]:
+        return {name: data for name, data in self.files.items()
+                if name not in (IMAGE_REFERENCES, RELEASE_METADATA) and name.endswith(MANIFEST_SUFFIXES)}
 
     def as_dict(self) -> dict[str, Any]:
-        """The `-o json` / `-o yaml` document: camelCase keys, no empty values, no file contents."""
-        value = plain(dataclasses.replace(self, files={}, images=()))
-        value.pop("files")
-        value["componentVersions"] = {v.name: {"version": v.version, "displayName": v.display_name}
-                                      for v in self.component_versions}
-        value["images"] = [plain(image, skip_empty=True) for image in self.images]
-        value["platforms"] = [{"platform": p, "digest": d} for p, d in self.platforms]
-        return {k: v for k, v in value.items() if v is not None}
+        """oc's `info -o json`: the same keys, in the same order, with the same Go struct shapes."""
+        if IMAGE_REFERENCES not in self.files:
+            raise PayloadError("the release's files were not read (describe with files=True)")
+        config = None
+        if self.config is not None:
+            config = gojson.image_config({**self.config.document, "size": self.config_size})
+        metadata = None
+        if RELEASE_METADATA in self.files:
+            metadata = gojson.cincinnati_metadata(json.loads(self.files[RELEASE_METADATA]))
+        versions = {v.name: {"Version": v.version, "DisplayName": v.display_name} for v in self.component_versions}
+        images = {i.name: i.fetched.as_dict(i.pullspec) for i in self.images if i.fetched} \
+            if self.fetched_images else None
+        return {
+            "image": self.name, "digest": self.image_digest, "contentDigest": self.image_digest,
+            "listDigest": self.list_digest, "config": config, "metadata": metadata,
+            "references": gojson.image_stream(json.loads(self.files[IMAGE_REFERENCES])),
+            "versions": None, "displayVersions": versions or None,
+            "versionsTags": dict(sorted(self.component_tags.items())),
+            "images": images, "warnings": list(self.warnings) or None,
+        }
 
 
 def commit_url(source: str, commit: str) -> str:
-    """GitHub sources link to the commit; others show the source and the commit id."""
-    if not source or not commit:
-        return ""
-    parsed = urlparse(source if "://" in source else f"https://{source}")
+    """oc's --commit-urls: a GitHub source links to the commit; any other shows the source and the commit."""
+    parsed = urlparse(source)
     if parsed.netloc == "github.com":
-        return f"https://github.com{parsed.path.removesuffix('.git').rstrip('/')}/commit/{commit}"
+        return f"https://github.com{parsed.path}/commit/{commit}"
     return f"{source} {commit}"
-
-
-def compare_url(source: str, old: str, new: str) -> str:
-    parsed = urlparse(source if "://" in source else f"https://{source}")
-    if parsed.netloc == "github.com" and old and new:
-        return f"https://github.com{parsed.path.removesuffix('.git').rstrip('/')}/compare/{old}...{new}"
-    return ""
-
-
-def _versions(release: ReleaseImage) -> tuple[ComponentVersion, ...]:
-    versions = release.payload.image_references.component_versions()
-    ordered = [k for k in COMPONENT_VERSION_KEYS if k in versions] + sorted(set(versions) - set(COMPONENT_VERSION_KEYS))
-    return tuple(ComponentVersion(k, *versions[k]) for k in ordered)
 
 
 def _digest(pullspec: str) -> str:
     return pullspec.split("@", 1)[1] if "@" in pullspec else ""
 
 
-def _entry(tag: ImageTag, component: ComponentImage | None) -> ImageEntry:
+def _entry(tag: ImageTag, fetched: FetchedImage | None) -> ImageEntry:
     source = tag.annotations.get(ANNOTATION_SOURCE, "")
     commit = tag.annotations.get(ANNOTATION_COMMIT, "")
-    layers: tuple[tuple[str, int], ...] = ()
-    if component is not None:
-        labels = component.labels
-        source = source or labels.get(ANNOTATION_SOURCE, "") or labels.get("vcs-url", "")
-        commit = commit or labels.get(ANNOTATION_COMMIT, "") or labels.get("vcs-ref", "")
-        layers = tuple((layer.digest, layer.size) for layer in component.image.layers)
-    size = sum(s for _, s in layers) if component is not None else None
     return ImageEntry(tag.name, tag.pullspec, _digest(tag.pullspec) or tag.pullspec, source, commit,
-                      commit_url(source, commit), size, layers)
+                      commit_url(source, commit), dict(tag.annotations), fetched)
 
 
-def _fetch(registries: Registries, tags: list[ImageTag], workers: int) -> tuple[dict[str, ComponentImage], list[str]]:
-    found: dict[str, ComponentImage] = {}
+def _fetched(component: ComponentImage) -> FetchedImage:
+    image = component.image
+    return FetchedImage(image.digest, image.media_type,
+                        tuple((layer.media_type, layer.digest, layer.size) for layer in image.layers),
+                        component.config, component.digest if component.digest != image.digest else "")
+
+
+def _fetch(registries: Registries, tags: tuple[ImageTag, ...], workers: int) -> tuple[dict[str, FetchedImage], list[str]]:
+    found: dict[str, FetchedImage] = {}
     warnings: list[str] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {t.name: pool.submit(resolve, registries, t.name, t.pullspec) for t in tags}
         for name, future in futures.items():
             try:
-                found[name] = future.result()
+                found[name] = _fetched(future.result())
             except OkdReleaseError as error:
-                warnings.append(f"could not read image {name}: {error}")
+                warnings.append(f"tag {json.dumps(name)}: {error}")
     return found, warnings
 
 
+def _platform(release: ReleaseImage) -> str:
+    config = release.config
+    os = config.schema.os if config and config.schema.os else "unknown"
+    arch = config.schema.architecture if config and config.schema.architecture else "unknown"
+    return f"multi ({os}/{arch})" if release.index else f"{os}/{arch}"
+
+
 def describe(release: ReleaseImage, registries: Registries | None = None, *, commits: bool = False,
-             sizes: bool = False, contents: bool = False, workers: int = 16) -> ReleaseInfo:
-    """Describe a release: metadata, component versions and images, as `okd-release info` shows them.
-
-    The default view needs nothing beyond the payload; component images are read (their manifests,
-    `workers` at a time) only for `sizes`, and for `commits` where a tag lacks its build annotations.
-    An image that cannot be read then becomes a warning in the result, not an error.
-
-    Args:
-        release: from `open_release`, `open_payload_dir` or `open_payload_file`.
-        registries: the registry clients to read component images with (needed for `commits`, `sizes`).
-        commits: fill each image's source repository, commit and commit URL.
-        sizes: fill each image's layers and size, and the release's total size.
-        contents: keep every file of release-manifests in `files`.
-        workers: how many component images to read at once.
-    """
+             sizes: bool = False, contents: bool = False, images: bool = False, files: bool = False,
+             workers: int = 16) -> ReleaseInfo:
+    """What `release` holds. `sizes` or `images` fetch every component image; `contents` or `files` read the
+    payload's files byte for byte. (`commits` is accepted for compatibility: commits come from the payload.)"""
+    del commits
     payload = release.payload
-    tags = sorted(payload.image_references.tags, key=lambda t: t.name)
-    wanted = tags if sizes else [t for t in tags if commits and not (t.annotations.get(ANNOTATION_COMMIT)
-                                                                      and t.annotations.get(ANNOTATION_SOURCE))]
-    fetched, warnings = _fetch(registries, wanted, workers) if wanted and registries else ({}, [])
-    images = tuple(_entry(tag, fetched.get(tag.name)) for tag in tags)
-    total = None
-    if sizes:
-        unique = {digest: size for image in images for digest, size in image.layers}
-        total = sum(unique.values())
+    tags = payload.image_references.tags
+    fetched, warnings = _fetch(registries, tags, workers) if (sizes or images) and registries else ({}, [])
+    versions = read_component_versions(tags)
     metadata = payload.metadata
     config = release.config
     platforms = tuple((str(e.platform), e.digest) for e in release.index.manifests) if release.index else ()
+    image = release.image
+    others = [name for name in payload.manifests]
     return ReleaseInfo(
         name=release.name, digest=release.digest, created=config.created if config else "",
-        platform=str(config.platform) if config else "", pull_from=release.pullspec,
+        platform=_platform(release), pull_from=release.pullspec,
         version=payload.version, upgrades=tuple(metadata.previous) if metadata else (),
-        metadata=dict(metadata.metadata) if metadata else {}, manifests=len(payload.manifests),
-        component_versions=_versions(release), images=images, platforms=platforms,
-        files=payload.files() if contents else {}, total_size=total, warnings=tuple(warnings),
+        metadata=dict(metadata.metadata) if metadata else {},
+        manifests=sum(1 for name in others if name.endswith(MANIFEST_SUFFIXES)),
+        metadata_files=sum(1 for name in others if not name.endswith(MANIFEST_SUFFIXES)),
+        component_versions=versions.versions, component_tags=versions.tags,
+        images=tuple(_entry(tag, fetched.get(tag.name)) for tag in tags), platforms=platforms,
+        files=release_files(release) if contents or files else {},
+        warnings=tuple(sorted([*versions.warnings, *warnings])),
+        image_digest=image.digest if image else "", list_digest=release.index.digest if release.index else "",
+        config=config, config_size=sum(layer.size for layer in image.layers) if image else 0,
+        has_metadata=metadata is not None, fetched_images=bool(sizes or images),
     )

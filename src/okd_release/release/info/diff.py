@@ -1,100 +1,123 @@
-"""What changed between two releases: images, component versions and manifests."""
+"""What changed between two releases, as oc's `info OLD NEW` computes it (calculateDiff in oc's info.go).
+
+An image changed when its pullspec did; it was rebuilt (rather than changed) unless both tags name a
+commit and the commits differ. A manifest changed when its bytes did.
+"""
 
 from __future__ import annotations
 
+import base64
 import difflib
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from okd_release.release.info.describe import ReleaseInfo, compare_url
-from okd_release.release.info.plain import plain
+from okd_release.release.info import gojson
+from okd_release.release.info.describe import ImageEntry, ReleaseInfo
+from okd_release.release.payload.model import IMAGE_REFERENCES
 
 
 @dataclass(frozen=True)
 class ImageChange:
-    """An image whose digest changed, with both commits and a link comparing them when the source is on GitHub."""
+    """An image added (`old` None), removed (`new` None) or changed between two releases."""
 
     name: str
-    old_digest: str
-    new_digest: str
-    old_commit: str = ""
-    new_commit: str = ""
-    source: str = ""
-    compare_url: str = ""
-    commit_url: str = ""
+    old: ImageEntry | None
+    new: ImageEntry | None
+
+    @property
+    def code_changed(self) -> bool:
+        return bool(self.old and self.new and self.old.commit and self.new.commit and self.old.commit != self.new.commit)
 
 
 @dataclass(frozen=True)
-class VersionChange:
-    """A component version (kubernetes, machine-os, ...) that changed; an empty side means added or removed."""
+class ManifestChange:
+    """A manifest added (`old` None), removed (`new` None) or changed, with both versions' bytes."""
 
     name: str
-    old: str
-    new: str
+    old: bytes | None
+    new: bytes | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReleaseDiff:
-    """What changed between two releases: images, component versions and manifests (`info OLD NEW`)."""
+    """What changed between two releases (`info OLD NEW`): images and manifests; `as_dict()` is `-o json`."""
 
-    old: str
-    new: str
-    old_version: str
-    new_version: str
-    images_added: tuple[str, ...]
-    images_removed: tuple[str, ...]
-    images_changed: tuple[ImageChange, ...]
-    versions_changed: tuple[VersionChange, ...]
-    manifests_added: tuple[str, ...]
-    manifests_removed: tuple[str, ...]
-    manifests_changed: tuple[str, ...]
-    manifest_diffs: dict[str, str]
+    old: ReleaseInfo
+    new: ReleaseInfo
+    images: tuple[ImageChange, ...]
+    """In name order."""
+    manifests: tuple[ManifestChange, ...]
+    """In name order; empty unless both releases were described with their files."""
+
+    def __repr__(self) -> str:
+        # short: both releases' files would print many KB
+        return (f"<ReleaseDiff {self.old.version} -> {self.new.version}: {len(self.images)} images, "
+                f"{len(self.manifests)} manifests changed>")
+
+    @property
+    def identical(self) -> bool:
+        return self.old.digest == self.new.digest
+
+    @property
+    def images_changed(self) -> tuple[ImageChange, ...]:
+        return tuple(c for c in self.images if c.old and c.new and c.code_changed)
+
+    @property
+    def images_rebuilt(self) -> tuple[ImageChange, ...]:
+        return tuple(c for c in self.images if c.old and c.new and not c.code_changed)
+
+    @property
+    def images_added(self) -> tuple[ImageChange, ...]:
+        return tuple(c for c in self.images if c.old is None)
+
+    @property
+    def images_removed(self) -> tuple[ImageChange, ...]:
+        return tuple(c for c in self.images if c.new is None)
 
     def as_dict(self) -> dict[str, Any]:
-        """The `-o json` / `-o yaml` document, camelCase keys."""
-        value: dict[str, Any] = plain(self)
-        if not self.manifest_diffs:
-            value.pop("manifestDiffs")
-        return value
+        """oc's `info OLD NEW -o json`."""
+        old_tags, new_tags = _tag_documents(self.old), _tag_documents(self.new)
+        return {
+            "from": self.old.as_dict(), "to": self.new.as_dict(),
+            "changedImages": {c.name: {"name": c.name, "from": old_tags.get(c.name) if c.old else None,
+                                       "to": new_tags.get(c.name) if c.new else None} for c in self.images},
+            "changedManifests": {m.name: {"filename": m.name, "from": _base64(m.old), "to": _base64(m.new)}
+                                 for m in self.manifests},
+        }
+
+    def manifest_diffs(self) -> list[str]:
+        """A unified diff of each changed manifest (`--contents`; oc prints how to diff extracted copies)."""
+        diffs = []
+        for change in self.manifests:
+            old = (change.old or b"").decode(errors="replace").splitlines(keepends=True)
+            new = (change.new or b"").decode(errors="replace").splitlines(keepends=True)
+            diffs.append("".join(difflib.unified_diff(old, new, f"a/{change.name}", f"b/{change.name}")))
+        return diffs
 
 
-def diff_releases(old: ReleaseInfo, new: ReleaseInfo, old_files: dict[str, bytes], new_files: dict[str, bytes],
-                  contents: bool = False) -> ReleaseDiff:
-    """Compare two described releases; nothing is read from a registry.
+def _base64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
 
-    Args:
-        old, new: from `describe` (with `commits=True` for commit links).
-        old_files, new_files: each release's `payload.files()`, to compare the manifests.
-        contents: also give a unified diff of each changed manifest.
+
+def _tag_documents(info: ReleaseInfo) -> dict[str, Any]:
+    stream = gojson.image_stream(json.loads(info.files[IMAGE_REFERENCES]))
+    return {tag["name"]: tag for tag in stream["spec"].get("tags") or []}
+
+
+def diff_releases(old: ReleaseInfo, new: ReleaseInfo) -> ReleaseDiff:
+    """Compare two described releases (from `describe`); nothing is read from a registry.
+
+    Images compare by pullspec; manifests compare only when both were described with their files
+    (`describe(..., contents=True)`).
     """
     old_images = {i.name: i for i in old.images}
     new_images = {i.name: i for i in new.images}
-    changed = []
-    for name in sorted(set(old_images) & set(new_images)):
-        a, b = old_images[name], new_images[name]
-        if a.digest != b.digest:
-            source = b.source or a.source
-            same_source = a.source == b.source and a.commit != b.commit
-            changed.append(ImageChange(name, a.digest, b.digest, a.commit, b.commit, source,
-                                       compare_url(source, a.commit, b.commit) if same_source else "", b.commit_url))
-    old_versions = {v.name: v.version for v in old.component_versions}
-    new_versions = {v.name: v.version for v in new.component_versions}
-    versions = [VersionChange(k, old_versions.get(k, ""), new_versions.get(k, ""))
-                for k in sorted(set(old_versions) | set(new_versions)) if old_versions.get(k) != new_versions.get(k)]
-    old_manifests = {k: v for k, v in old_files.items() if k not in ("image-references", "release-metadata")}
-    new_manifests = {k: v for k, v in new_files.items() if k not in ("image-references", "release-metadata")}
-    modified = tuple(sorted(k for k in set(old_manifests) & set(new_manifests) if old_manifests[k] != new_manifests[k]))
-    diffs = {}
-    if contents:
-        for name in modified:
-            diffs[name] = "".join(difflib.unified_diff(
-                old_manifests[name].decode(errors="replace").splitlines(keepends=True),
-                new_manifests[name].decode(errors="replace").splitlines(keepends=True),
-                f"a/{name}", f"b/{name}"))
-    return ReleaseDiff(
-        old.pull_from, new.pull_from, old.version, new.version,
-        tuple(sorted(set(new_images) - set(old_images))), tuple(sorted(set(old_images) - set(new_images))),
-        tuple(changed), tuple(versions),
-        tuple(sorted(set(new_manifests) - set(old_manifests))), tuple(sorted(set(old_manifests) - set(new_manifests))),
-        modified, diffs,
-    )
+    images = tuple(ImageChange(name, old_images.get(name), new_images.get(name))
+                   for name in sorted(set(old_images) | set(new_images))
+                   if name not in old_images or name not in new_images
+                   or old_images[name].pullspec != new_images[name].pullspec)
+    old_files, new_files = old.manifest_files, new.manifest_files
+    manifests = tuple(ManifestChange(name, old_files.get(name), new_files.get(name))
+                      for name in sorted(set(old_files) | set(new_files)) if old_files.get(name) != new_files.get(name))
+    return ReleaseDiff(old, new, images, manifests)
