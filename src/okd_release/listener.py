@@ -6,9 +6,17 @@ from typing import Protocol
 
 
 class ProgressListener(Protocol):
+    """Called from the transfer's worker threads: implementations must be thread-safe."""
+
     def planned(self, images: int, blobs: int, total_bytes: int) -> None: ...
-    def transferred(self, count: int) -> None: ...
+
+    def transferred(self, count: int) -> None:
+        """`count` bytes moved; negative when an attempt that moved them failed and is redone (or abandoned),
+        so that the sum never exceeds the bytes actually copied."""
+        ...
+
     def blob_done(self, digest: str, size: int, outcome: str) -> None: ...
+
     def image_done(self, name: str, ok: bool) -> None: ...
 
 

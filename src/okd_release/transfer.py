@@ -2,16 +2,21 @@
 
 Blobs the target already has are skipped after a HEAD, blobs in another repository of the same
 registry are mounted, the rest are streamed GET→PUT with their digest verified. A manifest is pushed
-only after every blob it names is present in the target; an index only after all of its manifests.
+only after every blob it names is present in the target; an index only after all of its manifests;
+an image marked `after_all` (a release) only after every other image is complete.
+
+A transfer stops early, and leaves the target resumable, on Ctrl-C or when the target cannot be written
+at all (full, over quota, read-only): queued work is cancelled and in-flight streams stop at their next chunk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,9 +28,13 @@ from okd_release.image.manifest import ImageIndex, ImageManifest, Manifest
 from okd_release.image.store import ImageStore
 from okd_release.listener import ProgressListener, SilentProgress
 from okd_release.registry.options import RetryPolicy
-from okd_release.registry.retry import RETRIES
+from okd_release.registry.retry import RetryCounter
 
 log = logging.getLogger(__name__)
+
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+"""Errors of a target file system that a retry cannot fix: they end the whole transfer at once."""
+PAUSE_STEP = 0.25  # a retry's wait is slept in steps this long, so that a cancel is not waited out
 
 
 class IncompleteTransfer(TransferError):
@@ -34,6 +43,14 @@ class IncompleteTransfer(TransferError):
     def __init__(self, message: str, summary: TransferSummary) -> None:
         super().__init__(message)
         self.summary = summary
+
+
+class TransferCancelled(TransferError):
+    """The transfer was stopped (Ctrl-C, or an error that ends it) before this operation completed."""
+
+
+class TargetUnwritable(TransferError):
+    """The target's file system refuses writes (no space, over quota, read-only); nothing more is tried."""
 
 
 @dataclass(frozen=True)
@@ -47,13 +64,19 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class ImageCopy:
-    """Copy `source_ref` (a digest or tag) of `source` into `target`, by digest and under `tags`."""
+    """Copy `source_ref` (a digest or tag) of `source` into `target`, by digest and under `tags`.
+
+    `after_all`: push this image's manifest and tags only after every other image of the transfer is
+    complete, and not at all if any failed; so its tag at the target promises the others are there
+    (a release, whose tag means the whole release is mirrored).
+    """
 
     name: str
     source: Endpoint
     source_ref: str
     target: Endpoint
     tags: tuple[str, ...] = ()
+    after_all: bool = False
 
 
 @dataclass(repr=False)
@@ -106,7 +129,13 @@ class _Image:
 
 
 class Transfer:
-    """One plan across all images; run() copies and returns the summary (raises if anything failed)."""
+    """One plan across all images; run() copies and returns the summary (raises if anything failed).
+
+    `retries` is the counter of the registry session the stores belong to (`Registries.retries`): the
+    transfer counts its own redone streams there too, and reports as `summary.retries` what that counter
+    gained during run(), so two transfers of different sessions never count each other's retries.
+    Without one, it reports only its own.
+    """
 
     def __init__(
         self,
@@ -115,6 +144,7 @@ class Transfer:
         platforms: Iterable[Platform] | None = None,
         retry: RetryPolicy | None = None,
         dry_run: bool = False,
+        retries: RetryCounter | None = None,
     ) -> None:
         self.max_per_registry = max(1, max_per_registry)
         self.progress = progress or SilentProgress()
@@ -122,8 +152,16 @@ class Transfer:
         self.retry = retry or RetryPolicy()
         self.dry_run = dry_run
         self.summary = TransferSummary()
+        self.retries = RetryCounter(parent=retries)  # this transfer's own redone streams and manifest pushes
+        self._session_retries = retries
         self._lock = threading.Lock()
-        self._limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(self.max_per_registry))
+        self._limits: dict[str, threading.Semaphore] = {}
+        self._cancelled = threading.Event()
+        self._fatal: TargetUnwritable | None = None
+
+    def cancel(self) -> None:
+        """Stop: queued work is dropped, in-flight streams end at their next chunk (run() then raises)."""
+        self._cancelled.set()
 
     # -- planning ----------------------------------------------------------------------------------
     def _resolve(self, copy: ImageCopy) -> _Image:
@@ -151,18 +189,19 @@ class Transfer:
 
     def plan(self, copies: list[ImageCopy], workers: int | None = None) -> list[_Image]:
         images: list[_Image] = []
-        with ThreadPoolExecutor(max_workers=workers or self.max_per_registry) as pool:
+        with self._pool(workers or self.max_per_registry) as pool:
             futures = [(copy, pool.submit(self._resolve, copy)) for copy in copies]
             for copy, future in futures:
                 try:
                     images.append(future.result())
                 except OkdReleaseError as error:
+                    self._raise_if_stopped()
                     self._fail(copy.name, str(error))
         return images
 
     # -- execution ---------------------------------------------------------------------------------
     def run(self, copies: list[ImageCopy]) -> TransferSummary:
-        started, retries_before = time.monotonic(), RETRIES.count
+        started, retries_before = time.monotonic(), self._retry_count()
         images = self.plan(copies)
         blob_jobs: dict[tuple[str, str, str], tuple[Endpoint, Endpoint, Descriptor]] = {}
         for image in images:
@@ -177,11 +216,15 @@ class Transfer:
             self._measure_missing(list(blob_jobs.values()))
             return self.summary
         workers = self.max_per_registry * max(1, len({c.target.store.key for c in copies}))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with self._pool(workers) as pool:
             blob_futures = {key: pool.submit(self._copy_blob, *job) for key, job in blob_jobs.items()}
             for image in images:
-                self._push_image(image, blob_futures)
-        self.summary.retries = RETRIES.count - retries_before
+                if not image.copy.after_all:
+                    self._push_image(image, blob_futures)
+            for image in images:
+                if image.copy.after_all:
+                    self._push_last(image, blob_futures)
+        self.summary.retries = self._retry_count() - retries_before
         self.summary.seconds = time.monotonic() - started
         if self.summary.images_failed:
             raise IncompleteTransfer(
@@ -199,9 +242,19 @@ class Transfer:
             with self._limit(target.store):
                 return None if target.store.blob_size(target.repository, blob.digest) is not None else blob.size
 
-        with ThreadPoolExecutor(max_workers=self.max_per_registry) as pool:
+        with self._pool(self.max_per_registry) as pool:
             sizes = [size for size in pool.map(missing, jobs) if size is not None]
         self.summary.blobs_missing, self.summary.bytes_missing = len(sizes), sum(sizes)
+
+    def _push_last(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
+        """An `after_all` image: pushed only when no image has failed (checked after all others were pushed)."""
+        with self._lock:
+            failed = len(self.summary.images_failed)
+        if not failed:
+            self._push_image(image, blob_futures)
+            return
+        self._fail(image.copy.name, f"not pushed, because {failed} other image{'s' if failed > 1 else ''} failed")
+        self.progress.image_done(image.copy.name, False)
 
     def _push_image(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
         copy = image.copy
@@ -215,6 +268,7 @@ class Transfer:
             for tag in copy.tags:
                 self._put_manifest(target, tag, image.top)
         except OkdReleaseError as error:
+            self._raise_if_stopped()
             self._fail(copy.name, str(error))
             self.progress.image_done(copy.name, False)
             return
@@ -227,7 +281,7 @@ class Transfer:
             with self._limit(target.store):
                 target.store.put_manifest(target.repository, reference, manifest.raw)
 
-        self._retrying(f"push manifest {manifest.digest} to {target}", put)
+        self._retrying(f"push manifest {manifest.digest} to {target}", put, f"manifest {manifest.digest} to {target}")
 
     def _copy_blob(self, source: Endpoint, target: Endpoint, blob: Descriptor) -> str:
         with self._limit(target.store):
@@ -240,11 +294,17 @@ class Transfer:
             return "mounted"
 
         def stream() -> None:
-            with self._limit(source.store, target.store), \
-                    source.store.open_blob(source.repository, blob) as chunks:
-                target.store.put_blob(target.repository, blob, self._counted(chunks))
+            sent = _Meter()
+            try:
+                with self._limit(source.store, target.store), \
+                        source.store.open_blob(source.repository, blob) as chunks:
+                    target.store.put_blob(target.repository, blob, self._counted(chunks, sent))
+            except BaseException:
+                if sent.bytes:  # an attempt that did not complete: its bytes are sent again, or not at all
+                    self.progress.transferred(-sent.bytes)
+                raise
 
-        self._retrying(f"copy blob {blob.digest} from {source} to {target}", stream)
+        self._retrying(f"copy blob {blob.digest} from {source} to {target}", stream, f"blob {blob.digest} to {target}")
         self._count("copied", blob)
         return "copied"
 
@@ -260,26 +320,67 @@ class Transfer:
             log.debug("mount of %s failed, copying instead: %s", blob.digest, error)
             return False
 
-    def _counted(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+    def _counted(self, chunks: Iterable[bytes], sent: _Meter) -> Iterator[bytes]:
+        """Report progress chunk by chunk, and stop the stream between chunks once the transfer is cancelled."""
         for chunk in chunks:
+            self._check_cancelled()
+            sent.bytes += len(chunk)
             self.progress.transferred(len(chunk))
             yield chunk
 
-    def _retrying(self, what: str, operation: Callable[[], None]) -> None:
-        """Streams cannot be replayed inside one request: a dropped transfer is redone from the start."""
+    def _retrying(self, what: str, operation: Callable[[], None], writing: str) -> None:
+        """Streams cannot be replayed inside one request: a dropped transfer is redone from the start.
+
+        `writing` names what is written, for the error that ends the transfer when the target cannot be.
+        """
         attempt = 0
         while True:
             try:
                 operation()
                 return
             except (TransientRegistryError, DigestMismatch, OSError) as error:
+                if isinstance(error, OSError) and error.errno in UNWRITABLE:
+                    raise self._stop_unwritable(error, writing) from None
                 attempt += 1
                 exhausted = isinstance(error, TransientRegistryError) and error.exhausted
                 if exhausted or attempt >= self.retry.attempts or isinstance(error, DigestMismatch) and attempt >= 2:
                     raise TransferError(f"{what}: {error}") from None
                 retry_after = error.retry_after if isinstance(error, TransientRegistryError) else None
-                RETRIES.add()
-                time.sleep(self.retry.delay(attempt - 1, retry_after))
+                self.retries.add()
+                self._pause(self.retry.backoff(attempt - 1, retry_after))
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry through the policy's (injectable) sleep, in short steps so a cancel is not waited out."""
+        while seconds > 0:
+            self._check_cancelled()
+            step = min(seconds, PAUSE_STEP)
+            self.retry.sleep(step)
+            seconds -= step
+        self._check_cancelled()
+
+    def _stop_unwritable(self, error: OSError, writing: str) -> TargetUnwritable:
+        """The first such error ends the transfer: it is the one reported, and everything else is cancelled."""
+        with self._lock:
+            if self._fatal is None:
+                reason = os.strerror(error.errno or 0)
+                self._fatal = TargetUnwritable(f"{reason[:1].lower()}{reason[1:]} writing {writing}")
+            fatal = self._fatal
+        self.cancel()
+        return fatal
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise TransferCancelled("transfer cancelled")
+
+    def _raise_if_stopped(self) -> None:
+        """In the thread that drives the transfer: once it is stopped, an image's failure is not its own but
+        the stop's, so end the transfer with what stopped it (the pool then cancels the rest)."""
+        if self._fatal is not None:
+            raise self._fatal from None
+        self._check_cancelled()
+
+    def _retry_count(self) -> int:
+        return (self._session_retries or self.retries).count
 
     def _count(self, outcome: str, blob: Descriptor) -> None:
         with self._lock:
@@ -299,8 +400,40 @@ class Transfer:
 
     @contextlib.contextmanager
     def _limit(self, *stores: ImageStore) -> Iterator[None]:
-        """Hold one slot of each distinct store, always taken in the same order so that none deadlock."""
+        """Hold one slot of each distinct store, always taken in the same order so that none deadlock.
+
+        A cancelled transfer starts nothing new: the check follows the wait for the slots.
+        """
         with contextlib.ExitStack() as stack:
             for key in sorted({store.key for store in stores}):
-                stack.enter_context(self._limits[key])
+                stack.enter_context(self._slots(key))
+            self._check_cancelled()
             yield
+
+    def _slots(self, key: str) -> threading.Semaphore:
+        """The one semaphore of a store, made under the lock: two threads must never make one each."""
+        with self._lock:
+            slots = self._limits.get(key)
+            if slots is None:
+                slots = self._limits[key] = threading.Semaphore(self.max_per_registry)
+            return slots
+
+    @contextlib.contextmanager
+    def _pool(self, workers: int) -> Iterator[ThreadPoolExecutor]:
+        """A thread pool that, when the block ends by an exception (Ctrl-C included), cancels the transfer:
+        queued jobs are dropped and running ones end at their next chunk or slot, before the exception goes on."""
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            yield pool
+        except BaseException:
+            self.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+@dataclass
+class _Meter:
+    """Bytes streamed by one attempt, so that a failed attempt's bytes can be taken back from progress."""
+
+    bytes: int = 0

@@ -17,9 +17,11 @@ import yaml
 
 from okd_release.errors import OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
-from okd_release.registry.retry import RETRIES
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_SESSIONS: list[Registries] = []
+"""The registry sessions the running command opened (through make_registries): it reports their retries."""
 
 
 def registry_options(command: F) -> F:
@@ -44,8 +46,10 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
                             format="%(levelname)s %(name)s: %(message)s")
         # the HTTP libraries' own debug output is not needed; requests are logged by okd_release.
         logging.getLogger("httpcore").setLevel(logging.INFO)
-    return Registries(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
-                                      max_connections=max_connections))
+    registries = Registries(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
+                                            max_connections=max_connections))
+    _SESSIONS.append(registries)
+    return registries
 
 
 def handle_errors(command: F) -> F:
@@ -102,8 +106,11 @@ def _stdout_gone() -> bool:
 
 
 def _report_retries() -> None:
-    if RETRIES.count:
-        click.echo(f"info: {RETRIES.count} transient failures were retried", err=True)
+    """This command's retries (its sessions' counters, which include its transfers'), not the process's."""
+    count = sum(session.retries.count for session in _SESSIONS)
+    _SESSIONS.clear()
+    if count:
+        click.echo(f"info: {count} transient failures were retried", err=True)
 
 
 def _one_line(text: str) -> str:

@@ -160,12 +160,14 @@ def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[Release
     assert release.store is not None and release.reference is not None
     release_source = Endpoint(release.store, release.reference.repository)
     release_digest = release.digest if keep_list or not release.image else release.image.digest
-    copies = [ImageCopy("release", release_source, release_digest, destination, (tag,))]
+    # the release last, and only once every component is in: its tag at the target means all of it is there
+    copies = [ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True)]
     release_target = f"{target.name}:{tag}"
     if options.to_release_image:
         extra = references.parse(options.to_release_image)
         copies.append(ImageCopy("release-image", release_source, release_digest,
-                                Endpoint(open_store(extra, registries), extra.repository), (extra.tag,) if extra.tag else ()))
+                                Endpoint(open_store(extra, registries), extra.repository), (extra.tag,) if extra.tag else (),
+                                after_all=True))
         release_target = str(extra)
     for image in release.payload.image_references.tags:
         digest = references.parse(image.pullspec).digest
@@ -197,7 +199,7 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
     """
     release, copies, release_target, mirrors = plan_mirror(registries, options)
     transfer = Transfer(options.max_per_registry, progress, [options.filter_by_os] if options.filter_by_os else None,
-                        registries.options.retry, options.dry_run)
+                        registries.options.retry, options.dry_run, retries=registries.retries)
     summary = transfer.run(copies)
     if options.to_dir and not options.dry_run:
         index = {"release": f"file://{DISK_REPOSITORY}:{release_tag(release, keeps_list(release, options))}",

@@ -114,7 +114,7 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
     base = _base(registries, plan)
     layer, config, manifest = _assemble(plan, base, work)
     try:
-        Transfer(retry=registries.options.retry).run([
+        Transfer(retry=registries.options.retry, retries=registries.retries).run([
             ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
                       Endpoint(store, to.repository))])
         push_blob_if_missing(store, to.repository, manifest.layers[-1], layer.chunks)
