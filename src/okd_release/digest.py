@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 
-from okd_release.errors import DigestMismatch, InvalidReference
+from okd_release import names
+from okd_release.errors import DigestMismatch
 
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
-
-def validate(digest: str) -> str:
-    if not _DIGEST.match(digest):
-        raise InvalidReference(f"invalid digest {digest!r}: expected sha256:<64 lowercase hex>")
-    return digest
+def validate(digest: object) -> str:
+    """`digest` if it is `sha256:<64 lowercase hex>`, else UnsafeName (an InvalidReference)."""
+    return names.check_digest(digest)
 
 
 def of(data: bytes) -> str:

@@ -11,6 +11,11 @@ class InvalidReference(OkdReleaseError):
     """An image reference that cannot be parsed."""
 
 
+class UnsafeName(InvalidReference):
+    """A tag, repository, digest or file name (from a user, a payload or a registry) that is not safe to put
+    into a URL or a path."""
+
+
 class RegistryError(OkdReleaseError):
     """A registry answered with an error or could not be reached."""
 

@@ -6,18 +6,17 @@ Pure: no I/O. The grammar follows distribution/reference, with docker.io default
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from okd_release import digest as digests
-from okd_release.errors import InvalidReference
+from okd_release import names
+from okd_release.errors import InvalidReference, UnsafeName
 
 DOCKER_HUB = "docker.io"
 FILE_SCHEME = "file://"
 
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
 _MAX_NAME = 255
 
 
@@ -29,6 +28,16 @@ class Reference:
     repository: str
     tag: str | None = None
     digest: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every Reference holds only names that are safe in a URL or a path, however it was made.
+        if self.registry and not _DOMAIN.fullmatch(self.registry):
+            raise InvalidReference(f"invalid registry host {names.shown(self.registry)}")
+        names.check_repository(self.repository)
+        if self.tag is not None:
+            names.check_tag(self.tag)
+        if self.digest is not None:
+            names.check_digest(self.digest)
 
     @property
     def is_file(self) -> bool:
@@ -47,11 +56,10 @@ class Reference:
         return self.digest or self.tag or "latest"
 
     def with_digest(self, digest: str) -> Reference:
-        return replace(self, digest=digests.validate(digest), tag=None)
+        return replace(self, digest=names.check_digest(digest), tag=None)
 
     def with_tag(self, tag: str) -> Reference:
-        _check_tag(tag)
-        return replace(self, tag=tag, digest=None)
+        return replace(self, tag=names.check_tag(tag), digest=None)
 
     def __str__(self) -> str:
         text = self.name
@@ -70,7 +78,7 @@ def parse(text: str) -> Reference:
     if text.startswith(FILE_SCHEME):
         return _parse_remainder(original, "", text[len(FILE_SCHEME):])
     if "://" in text:
-        raise InvalidReference(f"invalid image reference {original!r}: unsupported scheme")
+        raise InvalidReference(f"invalid image reference {names.shown(original)}: unsupported scheme")
     registry, remainder = _split_registry(text)
     return _parse_remainder(original, registry, remainder)
 
@@ -78,8 +86,8 @@ def parse(text: str) -> Reference:
 def _split_registry(text: str) -> tuple[str, str]:
     first, sep, rest = text.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        if not _DOMAIN.match(first):
-            raise InvalidReference(f"invalid image reference {text!r}: bad registry host {first!r}")
+        if not _DOMAIN.fullmatch(first):
+            raise InvalidReference(f"invalid image reference {names.shown(text)}: bad registry host {names.shown(first)}")
         registry = "docker.io" if first in ("index.docker.io", "registry-1.docker.io") else first
         return registry, rest
     return DOCKER_HUB, text
@@ -89,40 +97,28 @@ def _parse_remainder(original: str, registry: str, remainder: str) -> Reference:
     digest = None
     if "@" in remainder:
         remainder, digest = remainder.split("@", 1)
-        if not digest.startswith("sha256:") or len(digest) != 71:
-            raise InvalidReference(f"invalid image reference {original!r}: bad digest {digest!r}")
-        try:
-            digests.validate(digest)
-        except InvalidReference:
-            raise InvalidReference(f"invalid image reference {original!r}: bad digest {digest!r}") from None
+        if not names.DIGEST.fullmatch(digest):
+            raise InvalidReference(f"invalid image reference {names.shown(original)}: bad digest {names.shown(digest)}"
+                                   " (expected sha256:<64 lowercase hex>)")
     tag = None
     slash = remainder.rfind("/")
     colon = remainder.rfind(":")
     if colon > slash:
         remainder, tag = remainder[:colon], remainder[colon + 1:]
-        _check_tag(tag, original)
+        _checked(names.check_tag, tag, original)
     repository = remainder
     if registry == DOCKER_HUB and "/" not in repository:
         repository = "library/" + repository
-    _check_repository(repository, original)
+    _checked(names.check_repository, repository, original)
     if len(f"{registry}/{repository}") > _MAX_NAME:
-        raise InvalidReference(f"invalid image reference {original!r}: name longer than {_MAX_NAME}")
+        raise InvalidReference(f"invalid image reference {names.shown(original)}: name longer than {_MAX_NAME}")
     if tag is None and digest is None and registry:
         tag = "latest"
     return Reference(registry, repository, tag, digest)
 
 
-def _check_tag(tag: str, original: str | None = None) -> None:
-    if not _TAG.match(tag):
-        where = f" in {original!r}" if original else ""
-        raise InvalidReference(f"invalid tag {tag!r}{where}: at most 128 of [A-Za-z0-9_.-], not starting with . or -")
-
-
-def _check_repository(repository: str, original: str) -> None:
-    if not repository:
-        raise InvalidReference(f"invalid image reference {original!r}: no repository")
-    if repository != repository.lower():
-        raise InvalidReference(f"invalid image reference {original!r}: repository must be lowercase")
-    for component in repository.split("/"):
-        if not _PATH_COMPONENT.match(component):
-            raise InvalidReference(f"invalid image reference {original!r}: bad path component {component!r}")
+def _checked(check: Callable[[str], str], value: str, original: str) -> None:
+    try:
+        check(value)
+    except UnsafeName as error:
+        raise InvalidReference(f"invalid image reference {names.shown(original)}: {error}") from None
