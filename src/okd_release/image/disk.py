@@ -1,31 +1,58 @@
 """An on-disk mirror in oc's `file://` layout: `v2/<repository>/{blobs,manifests}/`.
 
 Every file is written under a temporary name and renamed into place only once its digest is verified,
-so a file present under its final name is always complete.
+so a file present under its final name is always complete. Every repository, tag and digest is checked
+(`okd_release.names`) before it becomes a path, and every path is checked to stay under `v2/` once its
+symlinks are resolved: the names come from releases, which are untrusted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
 import os
-import tempfile
+import secrets
+import stat
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from okd_release import digest as digests
-from okd_release import mediatypes
+from okd_release import mediatypes, names
 from okd_release.content import CHUNK, Descriptor, RawManifest
-from okd_release.errors import ConfigError, DigestMismatch, ManifestError, NotFound
+from okd_release.errors import DigestMismatch, ManifestError, NotFound, UnsafeName
 from okd_release.image.store import LocalRetry
+
+log = logging.getLogger(__name__)
+
+PARTIAL_PREFIX = ".partial-"
+FILE_MODE = 0o644  # before the umask, which the kernel applies when the file is created
+
+
+def _create_partial(directory: Path) -> tuple[int, Path]:
+    """A new temporary file in `directory`, open for writing and locked for as long as it is open.
+
+    The lock tells `remove_stale_partials` that a live writer owns the file; the kernel drops it when the
+    writer dies, even by kill -9. The mode is FILE_MODE less the umask, applied by the kernel: the
+    process-wide umask is never changed (another thread could create files while it was 0).
+    """
+    while True:
+        path = directory / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        except FileExistsError:
+            continue
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if os.fstat(handle).st_nlink:  # else a sweeper took it for stale between the open and the lock
+            return handle, path
+        os.close(handle)
 
 
 def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None, what: str = "file") -> None:
     """Write `chunks` to `path` via a temporary file; verify `digest` before the rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(handle, 0o644 & ~umask)
+    handle, temporary = _create_partial(path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             source = digests.verified(chunks, digest, what) if digest else chunks
@@ -33,26 +60,90 @@ def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None,
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, path)
+            os.replace(temporary, path)  # while still locked, so no sweeper removes it first
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
 
 
+def remove_stale_partials(tree: Path) -> int:
+    """Delete the `.partial-*` files under `tree` that no live writer holds; how many were deleted.
+
+    Only our own prefix, only regular files, never through a symlink: a killed run's temporary files would
+    otherwise stay in a mirror directory and be carried to the air-gapped side.
+    """
+    removed = 0
+    for directory, _, files in os.walk(tree):
+        for name in files:
+            if name.startswith(PARTIAL_PREFIX) and _remove_if_unlocked(Path(directory) / name):
+                removed += 1
+    return removed
+
+
+def _remove_if_unlocked(path: Path) -> bool:
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False  # gone, or a symlink: not ours to remove
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            return False
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live writer holds it
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(path).st_ino == status.st_ino:
+                os.unlink(path)
+                return True
+        return False
+    finally:
+        os.close(handle)
+
+
+def inside(root: Path, path: Path, what: str) -> Path:
+    """`path` if, once its symlinks are resolved, it is `root` or under it (both resolved); else UnsafeName."""
+    resolved, top = path.resolve(), root.resolve()
+    if resolved != top and not resolved.is_relative_to(top):
+        raise UnsafeName(f"{path} leads outside {what} {root}")
+    return path
+
+
 class DiskStore(LocalRetry):
-    """Images under `root/v2/<repository>/`: blobs by digest, manifests by digest and tag."""
+    """Images under `root/v2/<repository>/`: blobs by digest, manifests by digest and tag.
+
+    The first write through a store removes the temporary files that killed runs left under `v2/`.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.key = f"disk:{self.root.resolve()}"
         self.mounts_across_repositories = True  # a hard link between repositories of one directory
+        self._swept = False
+        self._sweep_lock = threading.Lock()
 
     def _repository(self, repository: str) -> Path:
-        path = (self.root / "v2" / repository).resolve()
-        if not str(path).startswith(str((self.root / "v2").resolve()) + os.sep):
-            raise ConfigError(f"repository {repository!r} escapes the mirror directory")
-        return path
+        names.check_repository(repository)
+        return inside(self.root / "v2", self.root / "v2" / repository, "the mirror directory")
+
+    def _manifest(self, repository: str, reference: str) -> Path:
+        directory = self._repository(repository) / "manifests"
+        return inside(self.root / "v2", directory / names.check_reference(reference), "the mirror directory")
+
+    def _blob(self, repository: str, digest: str) -> Path:
+        directory = self._repository(repository) / "blobs"
+        return inside(self.root / "v2", directory / digests.validate(digest), "the mirror directory")
+
+    def _writing(self) -> None:
+        with self._sweep_lock:
+            if self._swept:
+                return
+            self._swept = True
+            removed = remove_stale_partials(self.root / "v2")
+        if removed:
+            log.info("removed %d temporary files left by an interrupted run in %s", removed, self.root)
 
     def describe(self, repository: str) -> str:
         return f"file://{repository} in {self.root}"
@@ -61,7 +152,7 @@ class DiskStore(LocalRetry):
         return f"file://{repository}"
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
-        path = self._repository(repository) / "manifests" / reference
+        path = self._manifest(repository, reference)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -75,25 +166,26 @@ class DiskStore(LocalRetry):
         return RawManifest(data, media_type, actual)
 
     def has_manifest(self, repository: str, digest: str) -> bool:
-        return (self._repository(repository) / "manifests" / digest).is_file()
+        return self._manifest(repository, digests.validate(digest)).is_file()
 
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
-        manifests = self._repository(repository) / "manifests"
-        atomic_write(manifests / raw.digest, [raw.data], raw.digest, "manifest")
+        by_digest = self._manifest(repository, digests.validate(raw.digest))
+        by_reference = self._manifest(repository, reference)
+        self._writing()
+        atomic_write(by_digest, [raw.data], raw.digest, "manifest")
         if reference != raw.digest:
-            atomic_write(manifests / reference, [raw.data], raw.digest, "manifest")
+            atomic_write(by_reference, [raw.data], raw.digest, "manifest")
 
     def blob_size(self, repository: str, digest: str) -> int | None:
-        path = self._repository(repository) / "blobs" / digests.validate(digest)
         try:
-            return path.stat().st_size
+            return self._blob(repository, digest).stat().st_size
         except FileNotFoundError:
             return None
 
     @contextlib.contextmanager
     def open_blob(self, repository: str, blob: Descriptor) -> Iterator[Iterator[bytes]]:
         digest, size = blob.digest, blob.size
-        path = self._repository(repository) / "blobs" / digests.validate(digest)
+        path = self._blob(repository, digest)
         try:
             handle = open(path, "rb")
         except FileNotFoundError:
@@ -102,15 +194,18 @@ class DiskStore(LocalRetry):
             yield digests.verified(iter(lambda: handle.read(CHUNK), b""), digest, f"blob {digest} in {path.parent}", size)
 
     def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
-        path = self._repository(repository) / "blobs" / digests.validate(blob.digest)
+        path = self._blob(repository, blob.digest)
+        self._writing()
         atomic_write(path, chunks, blob.digest, f"blob {blob.digest}")
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
-        source = self._repository(from_repository) / "blobs" / digest
-        target = self._repository(repository) / "blobs" / digest
+        source = self._blob(from_repository, digest)
+        target = self._blob(repository, digest)
         if not source.is_file():
             return False
+        self._writing()
         target.parent.mkdir(parents=True, exist_ok=True)
+        inside(self.root / "v2", target.parent, "the mirror directory")  # mkdir may have met a symlink
         try:
             os.link(source, target)
         except FileExistsError:

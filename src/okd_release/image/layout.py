@@ -1,6 +1,7 @@
 """OCI image layouts on disk (`oci-layout`, `index.json`, `blobs/sha256/`), read and written as a store.
 
 One layout holds one repository; tags are `org.opencontainers.image.ref.name` annotations in index.json.
+A tag written is checked to be a tag, a blob path to stay under the layout once its symlinks are resolved.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from okd_release import digest as digests
-from okd_release import mediatypes
+from okd_release import mediatypes, names
 from okd_release.content import CHUNK, Descriptor, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound
-from okd_release.image.disk import atomic_write
+from okd_release.image.disk import atomic_write, inside, remove_stale_partials
 from okd_release.image.manifest import encode
 from okd_release.image.store import LocalRetry
 
@@ -32,9 +33,18 @@ class OciLayout(LocalRetry):
         self.key = f"oci:{self.root.resolve()}"
         self.mounts_across_repositories = False  # one layout holds one repository
         self._lock = threading.Lock()
+        self._swept = False
 
     def _blob(self, digest: str) -> Path:
-        return self.root / "blobs" / "sha256" / digests.validate(digest).split(":", 1)[1]
+        path = self.root / "blobs" / "sha256" / digests.validate(digest).split(":", 1)[1]
+        return inside(self.root, path, "the OCI layout")
+
+    def _writing(self) -> None:
+        """The first write removes the temporary files that killed runs left among the blobs."""
+        with self._lock:
+            if not self._swept:
+                self._swept = True
+                remove_stale_partials(self.root / "blobs")
 
     def _index(self) -> dict[str, Any]:
         try:
@@ -79,6 +89,7 @@ class OciLayout(LocalRetry):
         return self._blob(digest).is_file()
 
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
+        names.check_reference(reference)
         self.put_blob(repository, Descriptor(raw.media_type, raw.digest, len(raw.data)), [raw.data])
         with self._lock:
             atomic_write(self.root / "oci-layout", [LAYOUT_VERSION])
@@ -116,7 +127,9 @@ class OciLayout(LocalRetry):
             yield digests.verified(iter(lambda: handle.read(CHUNK), b""), digest, f"blob {digest} in {self.root}", size)
 
     def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
-        atomic_write(self._blob(blob.digest), chunks, blob.digest, f"blob {blob.digest}")
+        path = self._blob(blob.digest)
+        self._writing()
+        atomic_write(path, chunks, blob.digest, f"blob {blob.digest}")
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         return False
