@@ -60,7 +60,9 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
         raise ConfigError("give a release image or --from-dir")
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        release = open_payload_dir(Path(from_dir)) if from_dir else open_release(registries, image or "", platform)
+        # extract --to streams the manifests from the payload layer: only --file needs them in memory
+        release = open_payload_dir(Path(from_dir)) if from_dir else \
+            open_release(registries, image or "", platform, with_manifests=bool(file_name))
         if file_name:
             sys.stdout.buffer.write(manifest_file(release, file_name))
             return

@@ -164,16 +164,28 @@ def normalise(name: str) -> str:
     return name.rstrip("/")
 
 
+MAX_FILE = 64 * 1024 * 1024
+MAX_FILES_TOTAL = 256 * 1024 * 1024  # a payload's manifests are tens of MiB; gigabytes of zeros gzip to a few MB
+
+
 def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str = "layer",
-               limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
-    """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified."""
+               limit: int = MAX_FILE, total_limit: int = MAX_FILES_TOTAL) -> dict[str, bytes]:
+    """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified.
+
+    Memory is bounded: a file over `limit` bytes, or files adding up to more than `total_limit`, are a
+    ManifestError naming `what`, raised before the file that would cross the bound is read.
+    """
     found: dict[str, bytes] = {}
+    total = 0
     with layer_tar(chunks, what) as tar:
         for member in tar:
             name = normalise(member.name)
             if member.isreg() and wanted(name):
                 if member.size > limit:
                     raise ManifestError(f"{what}: {name} is larger than {limit} bytes")
+                total += member.size
+                if total > total_limit:
+                    raise ManifestError(f"{what}: its files add up to more than {total_limit} bytes")
                 handle = tar.extractfile(member)
                 assert handle is not None
                 found[name] = handle.read()

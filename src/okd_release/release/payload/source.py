@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,12 @@ from okd_release.errors import ManifestError, NotFound, PayloadError
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
-from okd_release.image.layer import normalise, read_files
+from okd_release.image.layer import COPY_BUFFER, read_files
 from okd_release.image.manifest import ImageIndex, ImageManifest
 from okd_release.image.store import ImageStore
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
-from okd_release.release.payload.model import MANIFESTS_DIR, Payload
+from okd_release.release.payload.model import IMAGE_REFERENCES, MANIFESTS_DIR, RELEASE_METADATA, Payload
 from okd_release.stores import open_store
 
 DEFAULT_PLATFORM = Platform("linux", "amd64")
@@ -60,9 +59,11 @@ class ReleaseImage:
                 f"{len(self.payload.image_references.tags)} images, {len(self.payload.manifests)} manifests>")
 
 
-def _payload_files(chunks: Iterator[bytes], where: str) -> dict[str, bytes]:
+def _payload_files(chunks: Iterator[bytes], where: str, with_manifests: bool = True) -> dict[str, bytes]:
     prefix = MANIFESTS_DIR + "/"
-    files = read_files(chunks, lambda name: name.startswith(prefix) and "/" not in name[len(prefix):], where)
+    wanted = (lambda name: name.startswith(prefix) and "/" not in name[len(prefix):]) if with_manifests else \
+        (lambda name: name in (f"{prefix}{IMAGE_REFERENCES}", f"{prefix}{RELEASE_METADATA}"))
+    files = read_files(chunks, wanted, where)
     return {name[len(prefix):]: data for name, data in files.items()}
 
 
@@ -77,8 +78,26 @@ def choose_manifest(index: ImageIndex, platform: Platform | None, where: str) ->
     raise PayloadError(f"{where} has no image for {wanted} (it has: {available})")
 
 
-def open_release(registries: Registries, text: str, platform: Platform | None = None, root: Path | None = None) -> ReleaseImage:
-    """Read a release image: its manifest (or list), config and the payload layer's files."""
+def open_release(registries: Registries, text: str, platform: Platform | None = None, root: Path | None = None,
+                 with_manifests: bool = True) -> ReleaseImage:
+    """Read a release image: its manifest (or list), config and the payload layer's files.
+
+    Without `with_manifests`, only image-references and release-metadata are read (for callers that stream
+    the manifests from the layer themselves, such as `extract --to`).
+
+    Args:
+        registries: the registry clients to read with.
+        text: a pullspec (by tag or digest), a `file://` reference (with `root`), or the path of a payload
+            file written by `new --to-file` (`.tar`, `.tar.gz`, `.tgz`).
+        platform: for a multi-arch release, the platform to read (default linux/amd64, else the first).
+        root: the directory `file://` references are read from (an on-disk mirror).
+
+    Raises:
+        InvalidReference: `text` is not an image reference.
+        NotFound: the release (or a blob of it) does not exist.
+        PayloadError: the image is not a release payload, or has no image for `platform`.
+        OkdReleaseError: any other registry or manifest failure (AuthenticationError, DigestMismatch, ...).
+    """
     if text.endswith((".tar", ".tar.gz", ".tgz")) and Path(text).is_file():
         return open_payload_file(Path(text))
     reference = references.parse(text)
@@ -100,7 +119,7 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
 
     def read() -> dict[str, bytes]:
         with store.open_blob(reference.repository, layer) as chunks:
-            return _payload_files(chunks, f"layer {layer.digest} of {reference}")
+            return _payload_files(chunks, f"layer {layer.digest} of {reference}", with_manifests)
 
     try:
         files = store.retrying(f"payload layer of {reference}", read)
@@ -126,15 +145,11 @@ def open_payload_dir(directory: Path) -> ReleaseImage:
 
 def open_payload_file(path: Path) -> ReleaseImage:
     """Open a payload tar written by `new --to-file`; raises PayloadError when it is not one."""
-    files: dict[str, bytes] = {}
+    prefix = MANIFESTS_DIR + "/"
     try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
-                name = normalise(member.name)
-                if member.isreg() and name.startswith(MANIFESTS_DIR + "/") and name.count("/") == 1:
-                    handle = tar.extractfile(member)
-                    assert handle is not None
-                    files[name.split("/", 1)[1]] = handle.read()
-    except tarfile.TarError as error:
+        with open(path, "rb") as handle:
+            files = read_files(iter(lambda: handle.read(COPY_BUFFER), b""),
+                               lambda name: name.startswith(prefix) and name.count("/") == 1, str(path))
+    except ManifestError as error:
         raise PayloadError(f"{path} is not a payload tar file: {error}") from None
-    return ReleaseImage(str(path), Payload.from_files(files, str(path)))
+    return ReleaseImage(str(path), Payload.from_files({n[len(prefix):]: d for n, d in files.items()}, str(path)))
