@@ -18,8 +18,9 @@ from pathlib import Path
 
 from okd_release.content import Descriptor
 from okd_release.errors import ConfigError, DigestMismatch, NotFound, PayloadError
-from okd_release.image.disk import atomic_write
+from okd_release.image.disk import atomic_write, inside
 from okd_release.image.layer import COPY_BUFFER, layer_tar, normalise
+from okd_release.names import check_path_component
 from okd_release.registry.session import Registries
 from okd_release.release.extract import markers
 from okd_release.release.extract.pin import Replacement, pin
@@ -215,6 +216,9 @@ def extract_tools(registries: Registries, release: ReleaseImage, targets: list[T
         PayloadError: a pullspec or version does not fit the binary's marker.
         OkdReleaseError: any registry or layer failure (DigestMismatch, ...).
     """
+    """Write each target's binary (or archive) into `directory`; the release version, which names the
+    archives, is checked to be a file-name component before anything is written."""
+    check_path_component(release.payload.version, "release version")
     directory.mkdir(parents=True, exist_ok=True)
     tags = {t.name: t for t in release.payload.image_references.tags}
     components: dict[str, ComponentImage] = {}
@@ -236,11 +240,11 @@ def _finish(target: Target, binary: Path, as_archive: bool, directory: Path, ver
     command = target.command + (".exe" if target.os == "windows" else "")
     if not as_archive:
         binary.chmod(0o755)
-        destination = directory / command
+        destination = _in_directory(directory, command)
         os.replace(binary, destination)
         return destination
-    destination = directory / target.archive.format(version)
-    temporary = destination.with_name(f".partial-{destination.name}")
+    destination = _in_directory(directory, target.archive.format(version))
+    temporary = _in_directory(directory, f".partial-{destination.name}")
     if destination.name.endswith(".zip"):
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("README.md", target.readme)
@@ -261,6 +265,11 @@ def _finish(target: Target, binary: Path, as_archive: bool, directory: Path, ver
     return destination
 
 
+def _in_directory(directory: Path, name: str) -> Path:
+    """`directory/name`, with `name` one file-name component and the result under `directory` once resolved."""
+    return inside(directory, directory / check_path_component(name), "the target directory")
+
+
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mode = len(data), mode
@@ -278,7 +287,7 @@ def _sha256(path: Path) -> str:
 def _write_checksums(directory: Path, results: list[ExtractedTool], release: ReleaseImage) -> None:
     release_text = (f"Name:      {release.payload.version}\nDigest:    {release.digest}\n"
                     f"Pull From: {release.pullspec}\n").encode()
-    atomic_write(directory / "release.txt", [release_text])
+    atomic_write(_in_directory(directory, "release.txt"), [release_text])
     lines = [f"{r.sha256}  {r.path.name}\n" for r in results]
     lines.append(f"{hashlib.sha256(release_text).hexdigest()}  release.txt\n")
-    atomic_write(directory / "sha256sum.txt", ["".join(sorted(lines, key=lambda line: line.split()[1])).encode()])
+    atomic_write(_in_directory(directory, "sha256sum.txt"), ["".join(sorted(lines, key=lambda line: line.split()[1])).encode()])
