@@ -92,12 +92,12 @@ def _operator_files(component: Component) -> list[LayerEntry]:
                         _manifest(component.name, "Namespace", f"openshift-{component.name}", [])),
         LayerEntry.file(f"manifests/0000_50_{component.name}_05_deployment.yaml",
                         _manifest(component.name, "Deployment", component.name, placeholders)),
-        LayerEntry.file("manifests/README.md", b"not a manifest: only .yaml, .yml and .json files are taken\n"),
+        LayerEntry.file("manifests/README.md", b"not a manifest: copied into the payload as it is, like every file here\n"),
     ]
     if component.name == "console-operator":
         # not named 0000_*: `new` renames it 0000_50_<tag>_<file>
         files.append(LayerEntry.file("manifests/console-config.yaml", _manifest(
-            component.name, "ConfigMap", "console-config", [PLACEHOLDER.format(name="console").rsplit(":", 1)[0]])))
+            component.name, "ConfigMap", "console-config", [PLACEHOLDER.format(name="console") + "@sha256:" + "0" * 64])))
     if component.name == "cluster-kube-apiserver-operator":
         files.append(LayerEntry.file(
             "manifests/0000_20_kube-apiserver-operator_07_version.yaml",
