@@ -46,7 +46,8 @@ def test_release_is_valid_for_skopeo_and_holds_everything(sample_release) -> Non
     assert "0000_50_console-operator_console-config.yaml" in payload.manifests
     prometheus = payload.image_references.tag("prometheus").pullspec
     assert prometheus in payload.manifests["0000_50_cluster-monitoring-operator_05_deployment.yaml"].decode()
-    assert not any(name.endswith(".md") for name in payload.manifests)
+    assert sorted(name for name in payload.manifests if name.endswith(".md")) == [  # every file is copied, as oc does
+        f"0000_50_{operator.name}_README.md" for operator in sorted(operators, key=lambda o: o.name)]
     annotations = payload.image_references.tag("hyperkube").annotations
     assert annotations["io.openshift.build.versions"] == "kubernetes=1.28.3,kubectl=1.28.3"
     assert annotations["io.openshift.build.source-location"] == "https://github.com/openshift/hyperkube"
