@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from okd_release.errors import OkdReleaseError, PayloadError
+from okd_release.errors import NotFound, OkdReleaseError, PayloadError
 from okd_release.image.config import ImageConfig
 from okd_release.registry.session import Registries
 from okd_release.release.info import gojson
@@ -184,6 +184,9 @@ def _fetch(registries: Registries, tags: tuple[ImageTag, ...], workers: int) -> 
         for name, future in futures.items():
             try:
                 found[name] = _fetched(future.result())
+            except NotFound:  # as oc: an image that does not exist fails the command
+                pullspec = next(t.pullspec for t in tags if t.name == name)
+                raise NotFound(f"image {json.dumps(pullspec)} of tag {json.dumps(name)} not found") from None
             except OkdReleaseError as error:
                 warnings.append(f"tag {json.dumps(name)}: {error}")
     return found, warnings

@@ -45,8 +45,17 @@ def _kube_time(value: Any) -> Any:
 
 
 def _set(value: Any) -> Any:
-    """map[string]struct{}: keys kept, values are empty objects."""
-    return {key: {} for key in value} if isinstance(value, dict) else value
+    """map[string]struct{}: keys kept (sorted, as Go writes maps), values are empty objects."""
+    return {key: {} for key in sorted(value)} if isinstance(value, dict) else value
+
+
+def _any(value: Any) -> Any:
+    """An interface{} value: Go writes the keys of every map in it sorted."""
+    if isinstance(value, dict):
+        return {key: _any(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_any(item) for item in value]
+    return value
 
 
 def _empty(value: Any) -> bool:
@@ -101,7 +110,8 @@ def each(convert: Convert) -> Convert:
 
 
 def strings_map(value: Any) -> Any:
-    return dict(value) if isinstance(value, dict) else None
+    """A map[string]string: null when absent, keys sorted."""
+    return {key: value[key] for key in sorted(value)} if isinstance(value, dict) else None
 
 
 DOCKER_CONFIG: Schema = (
@@ -126,7 +136,7 @@ IMAGE_CONFIG: Schema = (
     ("os.features", True, _same),
 )
 CINCINNATI_METADATA: Schema = (("kind", False, _string), ("version", False, _string), ("previous", False, _same),
-                               ("next", True, _same), ("metadata", True, _same))
+                               ("next", True, _same), ("metadata", True, _any))
 OBJECT_REFERENCE: Schema = (("kind", True, _string), ("namespace", True, _string), ("name", True, _string),
                             ("uid", True, _string), ("apiVersion", True, _string),
                             ("resourceVersion", True, _string), ("fieldPath", True, _string))
