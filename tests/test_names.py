@@ -58,7 +58,7 @@ def test_a_reference_cannot_be_made_with_unsafe_parts_however_it_is_made() -> No
         Reference("quay.io", "a/../b")
     with pytest.raises(UnsafeName, match="invalid digest"):
         Reference("quay.io", "a/b", digest="sha256:../x")
-    with pytest.raises(InvalidReference, match="invalid registry host 'evil.example/x'"):
+    with pytest.raises(UnsafeName, match="invalid registry host 'evil.example/x'"):
         Reference("evil.example/x", "a/b", tag="v1")
     reference = parse("quay.io/a/b:v1")
     with pytest.raises(UnsafeName, match=r"invalid tag '\.\.'"):
@@ -93,6 +93,18 @@ def test_check_repository_accepts_distribution_paths(repository: str) -> None:
 def test_check_repository_refuses_with_the_reason(repository: str, reason: str) -> None:
     with pytest.raises(UnsafeName, match=f"^invalid mirror repository .*{reason}"):
         names.check_repository(repository, "mirror repository")
+
+
+@pytest.mark.parametrize("host", ["quay.io", "localhost", "127.0.0.1:5000", "[::1]:5000", "my-registry.example.com:443"])
+def test_check_host_accepts_registry_hosts(host: str) -> None:
+    assert names.check_host(host) == host
+
+
+@pytest.mark.parametrize("host", ["", "evil.example/x", "quay.io\n", "quay.io:99999999", "user@quay.io", "q uay.io",
+                                  "-quay.io", "quay.io?x", "qu\u00e4y.io", "quay.io:"])
+def test_check_host_refuses_what_would_change_the_url(host: str) -> None:
+    with pytest.raises(UnsafeName, match=f"^invalid registry host {re.escape(repr(host))}: "):
+        names.check_host(host)
 
 
 def test_check_reference_is_a_digest_when_it_has_a_colon_else_a_tag() -> None:

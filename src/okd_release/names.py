@@ -1,5 +1,5 @@
 """Checks for names that come from outside (references typed by users, payloads, registries) before they
-become URLs or file paths: tags, repositories, digests and single file-name components.
+become URLs or file paths: registry hosts, tags, repositories, digests and single file-name components.
 
 Each check is a full match against an ASCII-only grammar (distribution's for tags, repositories and
 digests), so a trailing newline, a Unicode letter or a `..` never passes. Each returns the text it was given.
@@ -14,6 +14,8 @@ from okd_release.errors import UnsafeName
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+HOST = re.compile(rf"(?:{_HOST_COMPONENT}(?:\.{_HOST_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]{{1,5}})?")
 MAX_REPOSITORY = 255
 MAX_FILE_NAME = 255
 _SHOWN = 200  # how much of a rejected value an error message repeats
@@ -51,6 +53,13 @@ def check_repository(text: object, what: str = "repository") -> str:
         if not PATH_COMPONENT.fullmatch(component):
             raise UnsafeName(f"invalid {what} {shown(text)}: bad path component {shown(component)} "
                              "(lowercase letters and digits, separated by ., _, __ or -)")
+    return text
+
+
+def check_host(text: object, what: str = "registry host") -> str:
+    """A registry host: a DNS name or a bracketed IPv6 address, with an optional port."""
+    if not isinstance(text, str) or not HOST.fullmatch(text):
+        raise UnsafeName(f"invalid {what} {shown(text)}: expected a host name or [IPv6 address], with an optional :port")
     return text
 
 

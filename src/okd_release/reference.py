@@ -5,7 +5,6 @@ Pure: no I/O. The grammar follows distribution/reference, with docker.io default
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -15,8 +14,6 @@ from okd_release.errors import InvalidReference, UnsafeName
 DOCKER_HUB = "docker.io"
 FILE_SCHEME = "file://"
 
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
 _MAX_NAME = 255
 
 
@@ -31,8 +28,8 @@ class Reference:
 
     def __post_init__(self) -> None:
         # Every Reference holds only names that are safe in a URL or a path, however it was made.
-        if self.registry and not _DOMAIN.fullmatch(self.registry):
-            raise InvalidReference(f"invalid registry host {names.shown(self.registry)}")
+        if self.registry:
+            names.check_host(self.registry)
         names.check_repository(self.repository)
         if self.tag is not None:
             names.check_tag(self.tag)
@@ -86,7 +83,7 @@ def parse(text: str) -> Reference:
 def _split_registry(text: str) -> tuple[str, str]:
     first, sep, rest = text.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        if not _DOMAIN.fullmatch(first):
+        if not names.HOST.fullmatch(first):
             raise InvalidReference(f"invalid image reference {names.shown(text)}: bad registry host {names.shown(first)}")
         registry = "docker.io" if first in ("index.docker.io", "registry-1.docker.io") else first
         return registry, rest
