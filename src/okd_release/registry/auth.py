@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import math
 import re
 import threading
 import time
@@ -12,24 +14,37 @@ import httpx
 
 from okd_release.errors import AuthenticationError, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials
+from okd_release.registry.limits import deadline, read_capped
 from okd_release.registry.retry import RETRY_STATUSES, parse_retry_after
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_TOKEN = re.compile(r"[\x21-\x7e]{1,16384}")  # sent back in a header: printable ASCII, no spaces
 MAX_TOKEN_RESPONSE = 1 << 20
+MAX_TOKEN_LIFETIME = 24 * 3600.0
 
 
 @dataclass(frozen=True)
 class Challenge:
     scheme: str
     params: dict[str, str]
+    over_tls: bool = False  # whether the registry's answer naming it came over TLS
 
 
-def parse_challenge(header: str) -> Challenge | None:
+def parse_challenge(header: str, over_tls: bool = False) -> Challenge | None:
     if not header:
         return None
     scheme, _, rest = header.strip().partition(" ")
     params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _PARAM.finditer(rest)}
-    return Challenge(scheme.lower(), params)
+    return Challenge(scheme.lower(), params, over_tls)
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Whether `url` has the scheme, host and port of `base`."""
+    try:
+        one, other = httpx.URL(url), httpx.URL(base)
+    except httpx.InvalidURL:
+        return False
+    return (one.scheme, one.host, one.port) == (other.scheme, other.host, other.port)
 
 
 def basic_header(credentials: Credentials) -> str:
@@ -40,17 +55,21 @@ def basic_header(credentials: Credentials) -> str:
 class Authenticator:
     """Holds what one registry asked for and produces the Authorization header for a scope."""
 
-    def __init__(self, registry: str, credentials: Credentials | None, client: httpx.Client) -> None:
+    def __init__(self, registry: str, credentials: Credentials | None, client: httpx.Client, *,
+                 insecure: bool = False, deadline: float | None = None) -> None:
         self.registry = registry
         self.credentials = credentials
+        self.insecure = insecure
+        self.deadline = deadline
         self._client = client
         self._challenge: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
         self._fetching: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def learn(self, header: str) -> None:
-        challenge = parse_challenge(header)
+    def learn(self, header: str, over_tls: bool) -> None:
+        """Remember a WWW-Authenticate challenge; `over_tls`: whether the answer carrying it came over TLS."""
+        challenge = parse_challenge(header, over_tls)
         if challenge is None or challenge.scheme not in ("basic", "bearer"):
             raise AuthenticationError(f"registry {self.registry} asked for unsupported authentication")
         self._challenge = challenge
@@ -86,16 +105,14 @@ class Authenticator:
             return token
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
-        realm = challenge.params.get("realm")
-        if not realm or not realm.startswith(("https://", "http://")):
-            raise AuthenticationError(f"registry {self.registry} sent a bearer challenge without a usable realm")
+        realm = self._realm(challenge)
         query = {"service": challenge.params.get("service", "")}
         if scope:
             query["scope"] = scope
         headers = {"Authorization": basic_header(self.credentials)} if self.credentials else {}
         try:
-            with self._client.stream("GET", realm, params=query, headers=headers) as response:
-                body = _read_capped(response, MAX_TOKEN_RESPONSE, self.registry)
+            with deadline(self.deadline), self._client.stream("GET", realm, params=query, headers=headers) as response:
+                body = read_capped(response, MAX_TOKEN_RESPONSE, f"token response for {self.registry}")
         except httpx.TransportError as error:
             raise TransientRegistryError(f"token service for {self.registry} unreachable: {type(error).__name__}") from None
         if response.status_code in (401, 403):
@@ -108,21 +125,41 @@ class Authenticator:
                 parse_retry_after(response.headers.get("Retry-After")),
             )
         try:
-            document = httpx.Response(200, content=body).json()
+            document = json.loads(body)
             token = document.get("token") or document.get("access_token")
             lifetime = float(document.get("expires_in", 60))
         except (ValueError, AttributeError, TypeError):
             raise RegistryError(f"token service for {self.registry} returned an invalid response") from None
         if not isinstance(token, str) or not token:
             raise RegistryError(f"token service for {self.registry} returned no token")
-        return token, lifetime
+        if not _TOKEN.fullmatch(token):
+            raise RegistryError(f"token service for {self.registry} returned an invalid token")
+        if not math.isfinite(lifetime) or lifetime <= 0:
+            lifetime = 60.0
+        return token, min(lifetime, MAX_TOKEN_LIFETIME)
 
+    def _realm(self, challenge: Challenge) -> httpx.URL:
+        """Where to ask for a token, with our credentials.
 
-def _read_capped(response: httpx.Response, limit: int, registry: str) -> bytes:
-    chunks, total = [], 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > limit:
-            raise RegistryError(f"response from {registry} exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        The rule: credentials go to a token service only when the registry named it in an answer that came
+        over TLS, and the service itself is https; otherwise anyone on the path could read them, or point
+        us at a service of their own. --insecure waives both (it is also the only way to speak plain HTTP to
+        a registry at all): the user accepted cleartext and unverified peers for that run.
+        """
+        try:
+            realm = httpx.URL(challenge.params.get("realm", ""))
+        except httpx.InvalidURL:
+            realm = httpx.URL("")
+        if realm.scheme not in ("https", "http") or not realm.host:
+            raise AuthenticationError(f"registry {self.registry} sent a bearer challenge without a usable realm")
+        if self.insecure:
+            return realm
+        if not challenge.over_tls:
+            raise AuthenticationError(
+                f"registry {self.registry} named its token service over plain HTTP; refusing to send credentials "
+                "there (use --insecure to allow)")
+        if realm.scheme != "https":
+            raise AuthenticationError(
+                f"registry {self.registry} named a plain-HTTP token service (http://{realm.host}); refusing to send "
+                "credentials in cleartext (use --insecure to allow)")
+        return realm

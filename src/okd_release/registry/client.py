@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -11,15 +13,17 @@ from urllib.parse import urljoin
 import httpx
 
 from okd_release import digest as digests
-from okd_release import mediatypes
+from okd_release import mediatypes, names
 from okd_release.content import CHUNK, RawManifest
-from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError, TransientRegistryError
+from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError
 from okd_release.registry.credentials import Credentials
+from okd_release.registry.limits import deadline, guarded, read_capped
 from okd_release.registry.options import RegistryOptions
-from okd_release.registry.retry import with_retries
+from okd_release.registry.retry import RetryCounter, with_retries
 from okd_release.registry.transport import Transport
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_TAG_LIST_BYTES = 16 * 1024 * 1024
 CHUNKED_THRESHOLD = 256 * 1024 * 1024
 UPLOAD_CHUNK = 64 * 1024 * 1024
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -41,12 +45,18 @@ def push_scope(repository: str, mount_from: str | None = None) -> str:
 
 
 class RegistryClient:
-    """The distribution API of one registry host."""
+    """The distribution API of one registry host.
 
-    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None = None) -> None:
+    Every repository, tag and digest is checked against the distribution grammar before it goes into a URL:
+    httpx would otherwise resolve a `..` in a tag and send the request to another repository.
+    """
+
+    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None = None,
+                 retries: RetryCounter | None = None) -> None:
         self.registry = registry
         self.options = options
-        self.transport = Transport(registry, options, credentials)
+        self.transport = Transport(registry, options, credentials, retries)
+        self.retries = self.transport.retries
 
     def close(self) -> None:
         self.transport.close()
@@ -57,38 +67,42 @@ class RegistryClient:
     # -- manifests ---------------------------------------------------------------------------------
     def get_manifest(self, repository: str, reference: str, accept: Iterable[str] = mediatypes.ALL_MANIFESTS) -> RawManifest:
         """Fetch a manifest by tag or digest; the bytes are checked against the digest we know of."""
-        path = f"/v2/{repository}/manifests/{reference}"
+        path = self._manifest_path(repository, reference)
         where = f"{self.registry}/{repository}{'@' if reference.startswith('sha256:') else ':'}{reference}"
 
         def fetch() -> RawManifest:
+            # the answer's headers come within the request deadline (each attempt), then its body within another
             with contextlib.closing(
                 self.transport.request("GET", path, pull_scope(repository), headers={"Accept": ", ".join(accept)}, stream=True)
-            ) as response:
-                data = _read_limited(response, MAX_MANIFEST_BYTES, f"manifest {where}")
+            ) as response, deadline(self.options.request_deadline):
+                data = read_capped(response, MAX_MANIFEST_BYTES, f"manifest {where}", ManifestError)
                 media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
                 header_digest = response.headers.get("Docker-Content-Digest")
             return _check_manifest(data, media_type, reference, header_digest, where)
 
         try:
-            return with_retries(self.options.retry, f"GET manifest {where}", fetch)
+            return with_retries(self.options.retry, f"GET manifest {where}", fetch, self.retries)
         except NotFound:
             raise NotFound(f"image {where} not found") from None
 
     def head_manifest(self, repository: str, reference: str) -> BlobInfo | None:
+        """The digest (as the registry reports it, "" when it does not) and size of a manifest, or None."""
+        path = self._manifest_path(repository, reference)
         try:
             response = self.transport.request(
-                "HEAD", f"/v2/{repository}/manifests/{reference}", pull_scope(repository),
-                headers={"Accept": ", ".join(mediatypes.ALL_MANIFESTS)},
+                "HEAD", path, pull_scope(repository), headers={"Accept": ", ".join(mediatypes.ALL_MANIFESTS)},
             )
         except NotFound:
             return None
         digest = response.headers.get("Docker-Content-Digest", "")
-        return BlobInfo(digest, int(response.headers.get("Content-Length", "0")))
+        if digest:
+            names.check_digest(digest, f"digest that registry {self.registry} gave for {repository}:{reference}")
+        return BlobInfo(digest, self._size(response, "0"))
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
+        path = self._manifest_path(repository, reference)
         response = self.transport.request(
-            "PUT", f"/v2/{repository}/manifests/{reference}", push_scope(repository),
-            headers={"Content-Type": media_type}, content=data, ok=(201, 200),
+            "PUT", path, push_scope(repository), headers={"Content-Type": media_type}, content=data, ok=(201, 200),
         )
         digest = digests.of(data)
         returned = response.headers.get("Docker-Content-Digest")
@@ -99,25 +113,31 @@ class RegistryClient:
     # -- blobs -------------------------------------------------------------------------------------
     def head_blob(self, repository: str, digest: str) -> int | None:
         """The blob's size if `repository` has it, else None."""
+        path = self._blob_path(repository, digest)
         try:
-            response = self.transport.request("HEAD", f"/v2/{repository}/blobs/{digest}", pull_scope(repository))
+            response = self.transport.request("HEAD", path, pull_scope(repository))
         except NotFound:
             return None
-        return int(response.headers.get("Content-Length", "-1"))
+        return self._size(response, "-1")
 
     @contextlib.contextmanager
     def open_blob(self, repository: str, digest: str, size: int | None = None) -> Iterator[Iterator[bytes]]:
-        """Stream a blob; the iterator raises DigestMismatch at the end if the bytes are not `digest`."""
-        digests.validate(digest)
-        response = self.transport.request("GET", f"/v2/{repository}/blobs/{digest}", pull_scope(repository), stream=True)
+        """Stream a blob; the iterator raises DigestMismatch at the end if the bytes are not `digest`, and
+        TransientRegistryError if the connection drops or the registry stalls (see RegistryOptions.stall_bytes)."""
+        path = self._blob_path(repository, digest)
+        response = self.transport.request("GET", path, pull_scope(repository), stream=True)
         try:
             what = f"blob {digest} of {self.registry}/{repository}"
-            yield digests.verified(_transient_on_drop(response.iter_bytes(CHUNK), what), digest, what, size)
+            chunks = guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK)
+            yield digests.verified(chunks, digest, what, size)
         finally:
             response.close()
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Ask the registry to link a blob from another repository; True when it did."""
+        names.check_repository(repository)
+        names.check_digest(digest)
+        names.check_repository(from_repository, "repository to mount from")
         response = self.transport.request(
             "POST", f"/v2/{repository}/blobs/uploads/", push_scope(repository, from_repository),
             params={"mount": digest, "from": from_repository}, ok=(201, 202),
@@ -134,7 +154,8 @@ class RegistryClient:
         upload, PATCH requests of `UPLOAD_CHUNK` bytes each with Content-Range. Unknown size: one
         streamed PATCH. The stream is consumed once; a failed upload is retried by the caller.
         """
-        digests.validate(digest)
+        names.check_repository(repository)
+        names.check_digest(digest)
         start = self.transport.request("POST", f"/v2/{repository}/blobs/uploads/", push_scope(repository), ok=(202,))
         location = self._location(start)
         scope = push_scope(repository)
@@ -164,8 +185,26 @@ class RegistryClient:
 
     def upload_bytes(self, repository: str, data: bytes) -> str:
         digest = digests.of(data)
-        with_retries(self.options.retry, f"upload {digest}", lambda: self.upload_blob(repository, digest, [data], len(data)))
+        with_retries(self.options.retry, f"upload {digest}", lambda: self.upload_blob(repository, digest, [data], len(data)),
+                     self.retries)
         return digest
+
+    def _manifest_path(self, repository: str, reference: str) -> str:
+        names.check_repository(repository)
+        names.check_reference(reference, "tag or digest")
+        return f"/v2/{repository}/manifests/{reference}"
+
+    def _blob_path(self, repository: str, digest: str) -> str:
+        names.check_repository(repository)
+        names.check_digest(digest)
+        return f"/v2/{repository}/blobs/{digest}"
+
+    def _size(self, response: httpx.Response, default: str) -> int:
+        text = response.headers.get("Content-Length", default)
+        try:
+            return int(text)
+        except ValueError:
+            raise RegistryError(f"registry {self.registry} sent an invalid Content-Length {names.shown(text)}") from None
 
     def _location(self, response: httpx.Response) -> str:
         location = response.headers.get("Location")
@@ -181,17 +220,30 @@ class RegistryClient:
 
     # -- tags --------------------------------------------------------------------------------------
     def list_tags(self, repository: str, page_size: int = 1000) -> list[str]:
+        """Every tag of `repository`, following the registry's pages; each checked against the tag grammar."""
+        names.check_repository(repository)
         tags: list[str] = []
-        url: str | None = f"/v2/{repository}/tags/list?n={page_size}"
+        url: str | None = f"/v2/{repository}/tags/list?n={int(page_size)}"
         while url:
-            response = self.transport.request("GET", url, pull_scope(repository))
-            try:
-                tags.extend(response.json().get("tags") or [])
-            except (ValueError, AttributeError):
-                raise RegistryError(f"registry {self.registry} returned an invalid tag list for {repository}") from None
-            link = _LINK_NEXT.search(response.headers.get("Link", ""))
-            url = urljoin(str(response.url), link.group(1)) if link else None
+            page, url = with_retries(self.options.retry, f"GET tags of {self.registry}/{repository}",
+                                     functools.partial(self._tag_page, repository, url), self.retries)
+            tags.extend(page)
         return tags
+
+    def _tag_page(self, repository: str, url: str) -> tuple[list[str], str | None]:
+        with contextlib.closing(
+            self.transport.request("GET", url, pull_scope(repository), stream=True)
+        ) as response, deadline(self.options.request_deadline):
+            body = read_capped(response, MAX_TAG_LIST_BYTES, f"tag list of {self.registry}/{repository}")
+            link = _LINK_NEXT.search(response.headers.get("Link", ""))
+            next_url = urljoin(str(response.url), link.group(1)) if link else None
+        try:
+            listed = json.loads(body).get("tags") or []
+        except (ValueError, AttributeError):
+            listed = None
+        if not isinstance(listed, list):
+            raise RegistryError(f"registry {self.registry} returned an invalid tag list for {repository}")
+        return [names.check_tag(tag, f"tag listed by {self.registry}/{repository}") for tag in listed], next_url
 
 
 class _Rechunker:
@@ -224,25 +276,9 @@ def _exactly(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
         raise DigestMismatch(f"blob stream ended {size - total} bytes short of its declared size")
 
 
-def _transient_on_drop(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
-    try:
-        yield from chunks
-    except httpx.TransportError as error:
-        raise TransientRegistryError(f"{what}: connection lost mid-body ({type(error).__name__})") from None
-
-
 def _with_query(url: str, key: str, value: str) -> str:
     """Add a query parameter to an upload URL, keeping the registry's own (`_state`, ...)."""
     return str(httpx.URL(url).copy_add_param(key, value))
-
-
-def _read_limited(response: httpx.Response, limit: int, what: str) -> bytes:
-    data = bytearray()
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) > limit:
-            raise ManifestError(f"{what} exceeds {limit} bytes")
-    return bytes(data)
 
 
 def _check_manifest(data: bytes, media_type: str, reference: str, header_digest: str | None, where: str) -> RawManifest:

@@ -1,23 +1,47 @@
-"""How to reach registries: TLS, credentials file, retry policy, timeouts."""
+"""How to reach registries: TLS, credentials file, retry policy, timeouts and deadlines."""
 
 from __future__ import annotations
 
+import math
+import random as random_module
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff for transient failures; `Retry-After` from the registry wins when given."""
+    """Exponential backoff with jitter for transient failures; `Retry-After` from the registry wins when usable.
+
+    `random` (values in [0, 1)) and `sleep` are injectable so tests can make waits deterministic and instant.
+    """
 
     attempts: int = 6
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_retry_after: float = 30.0
+    random: Callable[[], float] = field(default=random_module.random, repr=False, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        return float(min(self.base_delay * (2 ** attempt), self.max_delay))
+        """The longest wait before retry number `attempt` (from 0): the capped exponential backoff, or the
+        registry's Retry-After when it is a finite, non-negative number (capped at `max_retry_after`)."""
+        if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:
+            return float(min(retry_after, self.max_retry_after))
+        return float(min(self.base_delay * (2 ** min(attempt, 64)), self.max_delay))
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """The wait actually used: Retry-After as given, else "equal jitter" between half and all of `delay`,
+        so that clients failing together do not retry together, yet each still backs off."""
+        ceiling = self.delay(attempt, retry_after)
+        if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:
+            return ceiling
+        fraction = min(max(self.random(), 0.0), 1.0)
+        return ceiling / 2 + fraction * ceiling / 2
+
+    def wait(self, attempt: int, retry_after: float | None = None) -> None:
+        """Sleep (through the injectable `sleep`) for the backoff of retry number `attempt`."""
+        self.sleep(self.backoff(attempt, retry_after))
 
 
 @dataclass(frozen=True)
@@ -27,5 +51,7 @@ class RegistryOptions:
     registry_config: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     connect_timeout: float = 15.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # per network read; also the window in which a blob stream must send stall_bytes
     max_connections: int = 16
+    request_deadline: float = 120.0  # the whole of a request that is not a streamed blob, body included
+    stall_bytes: int = 64 * 1024  # a blob stream sending less in read_timeout seconds of waiting has stalled

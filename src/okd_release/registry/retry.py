@@ -1,8 +1,10 @@
-"""Retry a registry operation on transient failures, with backoff that honours Retry-After."""
+"""Retry a registry operation on transient failures, with jittered backoff that honours a sane Retry-After."""
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,42 +20,55 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
 
 
 class RetryCounter:
-    """Counts retries across threads, for the summaries commands print."""
+    """Counts retries across the threads of one session (`Registries.retries`), for the summaries commands print.
 
-    def __init__(self) -> None:
+    A counter with a `parent` also counts there: session counters feed the process-wide `RETRIES`, which is
+    kept only until its last readers move to the session's counter.
+    """
+
+    def __init__(self, parent: RetryCounter | None = None) -> None:
         self._lock = threading.Lock()
+        self._parent = parent
         self.count = 0
 
     def add(self) -> None:
         with self._lock:
             self.count += 1
+        if self._parent is not None:
+            self._parent.add()
 
 
 RETRIES = RetryCounter()
+"""Deprecated: every session's retries, process-wide. Read `Registries.retries.count` instead."""
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or unusable
+    (not a number or date, negative, not finite); a date in the past is 0."""
     if not value:
         return None
-    try:
+    value = value.strip()
+    if _SECONDS.fullmatch(value):
         return float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
+    try:
+        when = parsedate_to_datetime(value)
+        seconds = when.timestamp() - time.time()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def as_transient(error: httpx.TransportError, what: str) -> TransientRegistryError:
     return TransientRegistryError(f"{what}: {type(error).__name__}: {error}".rstrip(": "))
 
 
-def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T]) -> T:
-    """Run `operation`, retrying TransientRegistryError up to `policy.attempts` times."""
+def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T], counter: RetryCounter | None = None) -> T:
+    """Run `operation`, retrying TransientRegistryError up to `policy.attempts` times; each retry is counted
+    on `counter` (the session's; the process-wide RETRIES when none is given)."""
     attempt = 0
     while True:
         try:
@@ -67,7 +82,7 @@ def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T]) -> 
         attempt += 1
         if attempt >= policy.attempts:
             raise TransientRegistryError(f"{failure} (gave up after {attempt} attempts)", exhausted=True) from None
-        delay = policy.delay(attempt - 1, failure.retry_after)
+        delay = policy.backoff(attempt - 1, failure.retry_after)
         log.debug("retrying %s in %.2fs: %s", what, delay, failure)
-        RETRIES.add()
-        time.sleep(delay)
+        (counter or RETRIES).add()
+        policy.sleep(delay)

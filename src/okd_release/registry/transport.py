@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import ssl
 import threading
 import time
@@ -10,15 +12,19 @@ from collections.abc import Iterable, Mapping
 
 import httpx
 
-from okd_release.errors import AuthenticationError, NotFound, RegistryError, TransientRegistryError
-from okd_release.registry.auth import Authenticator
+from okd_release import names
+from okd_release.errors import AuthenticationError, NotFound, OkdReleaseError, RegistryError, TransientRegistryError, UnsafeName
+from okd_release.registry.auth import Authenticator, same_origin
 from okd_release.registry.credentials import Credentials
+from okd_release.registry.limits import deadline, drain, read_capped, then_deadline, with_deadlines
 from okd_release.registry.options import RegistryOptions
-from okd_release.registry.retry import RETRY_STATUSES, as_transient, parse_retry_after, with_retries
+from okd_release.registry.retry import RETRIES, RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 Body = bytes | Iterable[bytes] | None
 UNAVAILABLE_SECONDS = 15.0
+MAX_ERROR_BODY = 64 * 1024
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True) -> httpx.Client:
@@ -26,16 +32,19 @@ def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = T
         verify = ssl.create_default_context(cafile=options.ca_file)
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
     limits = httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=options.max_connections)
+    transport = with_deadlines(httpx.HTTPTransport(verify=verify, limits=limits, trust_env=False))
     # Redirects are followed by httpx, which drops the Authorization header when the origin changes.
-    return httpx.Client(verify=verify, timeout=timeout, limits=limits, follow_redirects=True, trust_env=False)
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True, trust_env=False)
 
 
 class Transport:
     """Sends requests to one registry, answering its auth challenges and mapping failures to errors."""
 
-    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None) -> None:
-        self.registry = registry
+    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None,
+                 retries: RetryCounter | None = None) -> None:
+        self.registry = names.check_host(registry)  # it becomes the authority of every URL
         self.options = options
+        self.retries = retries if retries is not None else RetryCounter(parent=RETRIES)
         self._credentials = credentials
         self._lock = threading.Lock()
         self._base: str | None = None
@@ -52,7 +61,8 @@ class Transport:
         with self._lock:
             if self._client is None:
                 self._base, self._client = self._choose_scheme()
-                self._auth = Authenticator(self.registry, self._credentials, self._client)
+                self._auth = Authenticator(self.registry, self._credentials, self._client,
+                                           insecure=self.options.insecure, deadline=self.options.request_deadline)
             assert self._base is not None and self._auth is not None
             return self._base, self._client, self._auth
 
@@ -61,16 +71,20 @@ class Transport:
             return f"https://{self.registry}", make_http_client(self.options)
         client = make_http_client(self.options, verify=False)
 
+        def reach(base: str) -> str:
+            with client.stream("GET", f"{base}/v2/") as response:
+                drain(response)
+            return base
+
         def probe() -> str:
-            try:
-                client.get(f"https://{self.registry}/v2/")
-                return f"https://{self.registry}"
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
-                client.get(f"http://{self.registry}/v2/")
-                return f"http://{self.registry}"
+            with deadline(self.options.request_deadline):
+                try:
+                    return reach(f"https://{self.registry}")
+                except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
+                    return reach(f"http://{self.registry}")
 
         try:
-            return with_retries(self.options.retry, f"connecting to registry {self.registry}", probe), client
+            return with_retries(self.options.retry, f"connecting to registry {self.registry}", probe, self.retries), client
         except TransientRegistryError as error:
             client.close()
             raise RegistryError(f"cannot reach registry {self.registry}: {error}") from None
@@ -89,16 +103,28 @@ class Transport:
         ok: Iterable[int] = (200,),
         retry: bool = True,
     ) -> httpx.Response:
-        """Send one request; `path` is relative to the registry root or an absolute URL it gave us."""
+        """Send one request; `path` is relative to the registry root or an absolute URL it gave us.
+
+        Unless `stream`, the body is read (at most a little of it) and dropped: use the headers. Everything
+        but a streamed upload runs under the request deadline; a streamed upload's answer gets its own.
+        """
+        _check_path(path)
+        streamed_upload = content is not None and not isinstance(content, bytes)
+        seconds = self.options.request_deadline
 
         def attempt() -> httpx.Response:
-            return self._send_once(method, path, scope, headers, content, params, stream, frozenset(ok))
+            with deadline(None if streamed_upload else seconds):
+                body = content if content is None or isinstance(content, bytes) else then_deadline(content, seconds)
+                response = self._send_once(method, path, scope, headers, body, params, frozenset(ok))
+                if not stream:
+                    drain(response)
+                return response
 
         what = f"{method} {self.registry}{path if path.startswith('/') else ''}"
         self._check_available()
         try:
-            if retry and not (content is not None and not isinstance(content, bytes)):
-                return with_retries(self.options.retry, what, attempt)
+            if retry and not streamed_upload:
+                return with_retries(self.options.retry, what, attempt, self.retries)
             try:
                 return attempt()
             except httpx.TransportError as error:
@@ -115,11 +141,11 @@ class Transport:
             raise TransientRegistryError(f"registry {self.registry} is unavailable: {reason}", exhausted=True)
 
     def _send_once(self, method: str, path: str, scope: str, headers: Mapping[str, str] | None, content: Body,
-                   params: Mapping[str, str] | None, stream: bool, ok: frozenset[int]) -> httpx.Response:
+                   params: Mapping[str, str] | None, ok: frozenset[int]) -> httpx.Response:
         base, client, auth = self._connect()
         url = path if path.startswith(("http://", "https://")) else base + path
         try:
-            response = self._send_authorised(client, auth, method, url, scope, headers, content, params, stream)
+            response = self._send_authorised(client, auth, base, method, url, scope, headers, content, params)
         except httpx.ConnectError as error:
             if "CERTIFICATE_VERIFY_FAILED" in str(error):
                 raise RegistryError(
@@ -133,24 +159,32 @@ class Transport:
         response.close()
         raise failure
 
-    def _send_authorised(self, client: httpx.Client, auth: Authenticator, method: str, url: str, scope: str,
-                         headers: Mapping[str, str] | None, content: Body, params: Mapping[str, str] | None,
-                         stream: bool) -> httpx.Response:
+    def _send_authorised(self, client: httpx.Client, auth: Authenticator, base: str, method: str, url: str, scope: str,
+                         headers: Mapping[str, str] | None, content: Body,
+                         params: Mapping[str, str] | None) -> httpx.Response:
+        # Credentials go only to the registry's own origin (scheme, host and port), as httpx does on redirects:
+        # an upload Location or a next-page Link naming another host, or plain HTTP, is sent none.
+        own = same_origin(url, base)
         for round_ in range(2):
             request_headers = dict(headers or {})
-            authorization = auth.header(scope)
+            authorization = auth.header(scope) if own else None
             if authorization:
                 request_headers["Authorization"] = authorization
             request = client.build_request(method, url, headers=request_headers, content=content, params=params)
-            response = client.send(request, stream=stream)
+            response = client.send(request, stream=True)
             log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:
                 return response
             challenge = response.headers.get("WWW-Authenticate", "")
-            response.close()
+            answered_by = response.url
+            drain(response)
+            if not same_origin(str(answered_by), base):
+                raise AuthenticationError(
+                    f"registry {self.registry} sent us to {answered_by.scheme}://{answered_by.host}, "
+                    "which asked for credentials; they are only sent to the registry itself")
             if round_ == 1:
                 break
-            auth.learn(challenge)
+            auth.learn(challenge, over_tls=answered_by.scheme == "https")
             auth.forget(scope, authorization)
             if content is not None and not isinstance(content, bytes):
                 raise AuthenticationError(f"registry {self.registry} asked for authentication during an upload")
@@ -159,7 +193,7 @@ class Transport:
     def _error_for(self, response: httpx.Response, method: str, url: str) -> RegistryError:
         status = response.status_code
         where = url.split("?", 1)[0].replace("https://", "").replace("http://", "")
-        detail = _error_detail(response) if not response.is_stream_consumed else ""
+        detail = _error_detail(response)
         if status in RETRY_STATUSES:
             return TransientRegistryError(
                 f"{method} {where}: registry answered {status}{detail}",
@@ -173,10 +207,23 @@ class Transport:
 
 
 def _error_detail(response: httpx.Response) -> str:
+    """The error codes of a distribution error body, read from at most MAX_ERROR_BODY bytes ("" if none)."""
     try:
-        response.read()
-        errors = response.json().get("errors") or []
-        codes = ", ".join(str(e.get("code")) for e in errors if isinstance(e, dict))
-        return f" ({codes})" if codes else ""
-    except (ValueError, AttributeError, httpx.HTTPError):
+        document = json.loads(read_capped(response, MAX_ERROR_BODY, "error body"))
+        errors = document.get("errors") or []
+        codes = [e.get("code") for e in errors[:5] if isinstance(e, dict)]
+    except (OkdReleaseError, ValueError, AttributeError, TypeError, httpx.HTTPError):
         return ""
+    shown = ", ".join(code for code in codes if isinstance(code, str) and _ERROR_CODE.fullmatch(code))
+    return f" ({shown})" if shown else ""
+
+
+def _check_path(path: str) -> None:
+    """Our own paths are built from checked names; refuse any that a URL parser would rewrite (`..`, `%`)."""
+    if path.startswith(("http://", "https://")):
+        return  # a URL the registry gave us (Location, Link): sent as given, with no credentials off its origin
+    route = path.split("?", 1)[0]
+    if (not route.startswith("/v2/") or not route.isascii() or any(c in route for c in "\\%#")
+            or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in route)
+            or any(segment in (".", "..") for segment in route.split("/"))):
+        raise UnsafeName(f"refusing to request {names.shown(path)}: not a plain registry API path")
