@@ -27,32 +27,6 @@ from okd_release.release.cvo.lint import ERROR, lint
 from okd_release.release.cvo.objects import payload_objects
 from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
 
-PLAN_EXAMPLES = """
-\b
-Examples:
-  # The order in which the CVO applies a release on a default cluster
-  okd-release plan quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116
-\b
-  # For the cluster an install-config describes (profile, capabilities, feature set)
-  okd-release plan --install-config install-config.yaml RELEASE
-\b
-  # What an update from OLD applies, with each changed object's diff
-  okd-release plan --changes-from OLD NEW --contents
-\b
-  # The run-level graph as a picture
-  okd-release plan RELEASE -o dot | dot -Tsvg > plan.svg
-"""
-
-LINT_EXAMPLES = """
-\b
-Examples:
-  # Check a custom release before installing it
-  okd-release lint registry.example.com/okd/release:custom
-\b
-  # Check a payload directory written by `new --to-dir`
-  okd-release lint ./payload -o json
-"""
-
 
 def open_any(registries: Registries, text: str, platform: Platform | None) -> ReleaseImage:
     """A release image, or a directory holding a payload's files."""
@@ -70,7 +44,7 @@ def cluster_config(profile: str, feature_set: str, baseline: str | None, additio
     return ClusterConfig(profile, check_feature_set(feature_set), caps)
 
 
-@click.command("plan", epilog=PLAN_EXAMPLES)
+@click.command("plan")
 @click.argument("release")
 @click.option("--profile", default=DEFAULT_PROFILE, show_default=True,
               help="Cluster profile: manifests need include.release.openshift.io/<profile>: \"true\".")
@@ -94,7 +68,26 @@ def plan_command(release: str, profile: str, feature_set: str, baseline: str | N
     """Show the order in which the cluster-version operator applies a release's manifests.
 
     Run levels in order; within each, the components that run in parallel and their objects in order; and
-    the manifests left out for this cluster, with the reason (profile, capability, feature set).
+    the manifests left out for this cluster, with the reason (profile, capability, feature set). With
+    --changes-from, what an update from the older release applies: objects added and changed, and objects
+    it leaves behind. docs/cvo.md says which of the CVO's rules are followed.
+
+    \b
+    Examples:
+      # The order in which the CVO applies a release on a default cluster
+      okd-release plan quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116
+
+    \b
+      # For the cluster an install-config describes (profile, capabilities, feature set)
+      okd-release plan --install-config install-config.yaml RELEASE
+
+    \b
+      # What an update from OLD applies, with each changed object's diff
+      okd-release plan --changes-from OLD NEW --contents
+
+    \b
+      # The run-level graph as a picture
+      okd-release plan RELEASE -o dot | dot -Tsvg > plan.svg
     """
     config = cluster_config(profile, feature_set, baseline, additional, install_config)
     platform = Platform.parse(filter_by_os) if filter_by_os else None
@@ -148,7 +141,7 @@ def _print_changes(old: Plan, new: Plan, output: str, contents: bool) -> None:
             click.echo("".join(f"    {line}" for line in change.diff().splitlines(True)), nl=False)
 
 
-@click.command("lint", epilog=LINT_EXAMPLES)
+@click.command("lint")
 @click.argument("release")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -157,7 +150,21 @@ def _print_changes(old: Plan, new: Plan, output: str, contents: bool) -> None:
 @handle_errors
 def lint_command(release: str, filter_by_os: str | None, output: str, registry_config: str | None, insecure: bool,
                  ca_file: str | None, loglevel: int) -> None:
-    """Find manifests the cluster-version operator would reject or mishandle; exit 1 when there are errors."""
+    """Find manifests the cluster-version operator would reject or mishandle; exit 1 when there are errors.
+
+    Errors: documents that are not Kubernetes objects, the same object in two files, unknown capability or
+    feature-set values, image references that are not in image-references. Warnings: file names outside the
+    0000_<NN>_<component>_ scheme, objects no cluster profile includes.
+
+    \b
+    Examples:
+      # Check a custom release before installing it
+      okd-release lint registry.example.com/okd/release:custom
+
+    \b
+      # Check a payload directory written by `new --to-dir`, as JSON
+      okd-release lint ./payload -o json
+    """
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
         payload = open_any(registries, release, platform).payload
