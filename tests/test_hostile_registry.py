@@ -281,6 +281,26 @@ def test_token_sent_a_byte_at_a_time_hits_the_request_deadline(hostile) -> None:
     assert time.monotonic() - started < 6
 
 
+def test_the_answer_to_a_streamed_upload_has_a_deadline_once_the_body_is_sent(hostile) -> None:
+    def route(handler: HostileHandler) -> None:
+        if handler.command == "POST":
+            handler.answer(202, b"", {"Location": "/v2/okd/app/blobs/uploads/1?_state=s"})
+        elif handler.command == "PUT":
+            handler.drip(201, b"", {"Docker-Content-Digest": digests.of(b"layer")}, interval=0.1, drip_headers=True)
+        else:
+            _v2_ok(handler) or handler.answer(404)
+
+    server = hostile(route)
+    options = RegistryOptions(insecure=True, retry=FAST, read_timeout=5, request_deadline=1.0)
+    started = time.monotonic()
+    with Registries(options, CredentialStore()) as registries:
+        expected = r"^PUT .*: ReadTimeout: no complete answer within 1s \(request deadline\)$"
+        with pytest.raises(TransientRegistryError, match=expected):
+            registries.client(server.host).upload_blob("okd/app", digests.of(b"layer"), iter([b"lay", b"er"]), 5)
+    assert time.monotonic() - started < 4
+    assert [seen.method for seen in server.seen if seen.path != "/v2/"] == ["POST", "PUT"]
+
+
 def test_blob_that_stalls_is_failed_as_transient_so_it_is_retried(hostile) -> None:
     blob = os.urandom(64 * 1024)
     digest = digests.of(blob)

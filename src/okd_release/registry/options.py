@@ -39,10 +39,6 @@ class RetryPolicy:
         fraction = min(max(self.random(), 0.0), 1.0)
         return ceiling / 2 + fraction * ceiling / 2
 
-    def wait(self, attempt: int, retry_after: float | None = None) -> None:
-        """Sleep (through the injectable `sleep`) for the backoff of retry number `attempt`."""
-        self.sleep(self.backoff(attempt, retry_after))
-
 
 @dataclass(frozen=True)
 class RegistryOptions:
