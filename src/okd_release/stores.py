@@ -34,7 +34,7 @@ class RegistryStore:
         return f"{self.client.registry}/{repository}"
 
     def retrying(self, what: str, operation: Callable[[], T]) -> T:
-        return with_retries(self.client.options.retry, what, operation)
+        return with_retries(self.client.options.retry, what, operation, self.client.retries)
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
         return self.client.get_manifest(repository, reference)

@@ -106,7 +106,7 @@ def mirror_command(source: str, target: str, max_per_registry: int, directory: s
         )
         progress = make_progress(quiet=bool(output))
         with progress:
-            summary = Transfer(max_per_registry, progress).run([copy])
+            summary = Transfer(max_per_registry, progress, retries=registries.retries).run([copy])
     if output:
         dump(summary.as_dict() | {"digest": summary.digests.get(str(src))}, output)
     else:
