@@ -172,6 +172,7 @@ def _archive_listing(name: str, data: bytes) -> list[str]:
 
 
 _DURATION = re.compile(r"\b\d+(\.\d+)?(ns|µs|us|ms|s|m|h|d|y)\b")
+_SPACES = re.compile(r"(?<=\S) {2,}")
 _RATE = re.compile(r"\(\d+(\.\d+)?\s*[KMG]?i?B/s\)")
 
 
@@ -180,6 +181,9 @@ def normalise(text: str, out: Path | None = None) -> str:
     if out is not None:
         text = text.replace(str(out), "{out}")
     text = _DURATION.sub("<duration>", _RATE.sub("(<rate>)", text))
+    if "<duration>" in text:
+        # an age's width (2y, 16m) sets its column's width and so the padding of the whole table
+        text = "\n".join(_SPACES.sub(" ", line) for line in text.split("\n"))
     return _sort_digest_lines(text)
 
 
