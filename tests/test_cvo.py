@@ -109,7 +109,7 @@ def test_multi_document_files_give_one_object_per_document() -> None:
     (b"apiVersion: v1\nkind: ConfigMap\n", "must have a kind and metadata.name"),
     (b"- 1\n- 2\n", "is not a Kubernetes object"),
     (b"a: &x [1]\nb: *x\n", "aliases are not allowed"),
-    (b"key: [unclosed\n", "is not valid YAML or JSON"),
+    (b"key: [unclosed\n", "is not valid YAML"),
 ])
 def test_documents_that_are_not_objects_are_one_clear_error(data: bytes, reason: str) -> None:
     with pytest.raises(PayloadError, match=reason):

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from okd_release.documents import load_yaml
 from okd_release.errors import ConfigError
 from okd_release.release.cvo.objects import ManifestObject
 
@@ -145,9 +144,10 @@ def _capabilities(caps: Capabilities, annotations: dict[str, str]) -> str | None
 def from_install_config(path: Path) -> ClusterConfig:
     """The cluster an install-config describes, as `oc adm release extract --install-config` reads it."""
     try:
-        document: Any = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read install-config {path}: {str(error).splitlines()[0]}") from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read install-config {path}: {error.strerror}") from None
+    document: Any = load_yaml(data, f"install-config {path}", ConfigError)
     if not isinstance(document, dict):
         raise ConfigError(f"{path} is not an install-config")
     if document.get("apiVersion") != "v1":

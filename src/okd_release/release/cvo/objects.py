@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from okd_release.documents import load_yaml_all
 from okd_release.errors import PayloadError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -55,16 +54,6 @@ class ManifestObject:
         return value if isinstance(value, str) else ""
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors and aliases: a manifest has no use for them, and they allow expansion bombs."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in manifests", event.start_mark)
-        return super().compose_node(parent, index)
-
-
 def is_manifest_file(name: str) -> bool:
     return name.endswith(MANIFEST_SUFFIXES)
 
@@ -80,14 +69,14 @@ def parse_objects(name: str, data: bytes) -> list[ManifestObject]:
 
 
 def _documents(name: str, data: bytes) -> Iterator[Any]:
-    try:
-        if name.endswith(".json") and data.lstrip().startswith((b"{", b"[")):
+    what = f"manifest {name}"
+    if name.endswith(".json") and data.lstrip().startswith((b"{", b"[")):
+        try:
             yield json.loads(data)
-            return
-        yield from yaml.load_all(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except (yaml.YAMLError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise PayloadError(f"manifest {name} is not valid YAML or JSON: {reason}") from None
+        except ValueError as error:
+            raise PayloadError(f"{what} is not valid JSON ({error})") from None
+        return
+    yield from load_yaml_all(data, what, PayloadError)
 
 
 def _object(name: str, index: int, document: Any) -> ManifestObject:
