@@ -172,18 +172,35 @@ def measure_cli_process(*args: str) -> tuple[int, str, float]:
     """
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen([sys.executable, "-m", "okd_release", *args], stdout=stdout, stderr=stderr,
-                                   env=cli_process_environment())
+                                   env=cli_process_environment(measure_coverage=False))
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         return process.returncode, stderr.read().decode(), usage.ru_maxrss / 1024
 
 
-def cli_process_environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment `run_cli_process` gives the CLI, for tests that start it with Popen."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+def cli_process_environment(env: dict[str, str] | None = None, *, measure_coverage: bool = True) -> dict[str, str]:
+    """The environment `run_cli_process` gives the CLI, for tests that start it with Popen.
+
+    When the suite runs under coverage, the process is measured too unless `measure_coverage` is false (a
+    test of its memory: coverage's own bookkeeping would count against the CLI).
+    """
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "COVERAGE_PROCESS_CONFIG")}
     environment.update({k: v for k, v in _cli_environment(env).items() if v is not None})
+    configuration = _coverage_configuration() if measure_coverage else None
+    if configuration is not None:
+        environment["COVERAGE_PROCESS_CONFIG"] = configuration  # read by the .pth file coverage installs
     return environment
+
+
+def _coverage_configuration() -> str | None:
+    try:
+        import coverage
+    except ImportError:
+        return None
+    current = coverage.Coverage.current()
+    return current.config.serialize() if current is not None else None
 
 
 def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
