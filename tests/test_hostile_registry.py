@@ -121,6 +121,24 @@ def test_unsafe_blob_digest_for_a_stream_is_refused_before_any_request(hostile) 
     assert server.seen == []
 
 
+@pytest.mark.parametrize(("location", "error"), [
+    ("http://[::1/upload", r"RegistryError: registry 127\.0\.0\.1:\d+ sent an invalid upload Location 'http://\[::1/upload'"),
+    ("http://127.0.0.1:1/%0d%0a\x01", r"RegistryError: registry 127\.0\.0\.1:\d+ sent an invalid upload Location"),
+    ("ftp://127.0.0.1/upload", r"UnsafeName: refusing to request 'ftp://127\.0\.0\.1/upload': not a plain registry API path"),
+])
+def test_an_upload_location_that_is_not_a_usable_url_is_one_clear_error(hostile, location: str, error: str) -> None:
+    def route(handler: HostileHandler) -> None:
+        if not _v2_ok(handler):
+            handler.answer(202, b"", {"Location": location})
+
+    server = hostile(route)
+    with Registries(RegistryOptions(insecure=True, retry=FAST), CredentialStore()) as registries:
+        with pytest.raises(InvalidReference if "UnsafeName" in error else RegistryError) as raised:
+            registries.client(server.host).upload_blob("okd/app", digests.of(b"layer"), [b"layer"], 5)
+    assert re.fullmatch(error + ".*", f"{type(raised.value).__name__}: {raised.value}"), raised.value
+    assert [seen.method for seen in server.seen if seen.path != "/v2/"] == ["POST"]
+
+
 def test_a_tag_list_naming_unsafe_tags_is_refused(hostile) -> None:
     def tags(handler: HostileHandler) -> None:
         if not _v2_ok(handler):

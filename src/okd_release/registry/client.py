@@ -210,7 +210,16 @@ class RegistryClient:
         location = response.headers.get("Location")
         if not location:
             raise RegistryError(f"registry {self.registry} started an upload without a Location")
-        return str(urljoin(str(response.url), location))
+        return self._resolve(response, location, "upload Location")
+
+    def _resolve(self, response: httpx.Response, url: str, what: str) -> str:
+        """A URL the registry gave us, made absolute; one that does not parse is the registry's error."""
+        try:
+            resolved = urljoin(str(response.url), url)
+            httpx.URL(resolved)
+        except (ValueError, httpx.InvalidURL):
+            raise RegistryError(f"registry {self.registry} sent an invalid {what} {names.shown(url.split('?', 1)[0])}") from None
+        return resolved
 
     def _cancel_upload(self, repository: str, response: httpx.Response) -> None:
         location = response.headers.get("Location")
@@ -236,7 +245,7 @@ class RegistryClient:
         ) as response, deadline(self.options.request_deadline):
             body = read_capped(response, MAX_TAG_LIST_BYTES, f"tag list of {self.registry}/{repository}")
             link = _LINK_NEXT.search(response.headers.get("Link", ""))
-            next_url = urljoin(str(response.url), link.group(1)) if link else None
+            next_url = self._resolve(response, link.group(1), "next-page Link") if link else None
         try:
             listed = json.loads(body).get("tags") or []
         except (ValueError, AttributeError):

@@ -226,4 +226,4 @@ def _check_path(path: str) -> None:
     if (not route.startswith("/v2/") or not route.isascii() or any(c in route for c in "\\%#")
             or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in route)
             or any(segment in (".", "..") for segment in route.split("/"))):
-        raise UnsafeName(f"refusing to request {names.shown(path)}: not a plain registry API path")
+        raise UnsafeName(f"refusing to request {names.shown(route)}: not a plain registry API path")
