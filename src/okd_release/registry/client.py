@@ -26,6 +26,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_TAG_LIST_BYTES = 16 * 1024 * 1024
 CHUNKED_THRESHOLD = 256 * 1024 * 1024
 UPLOAD_CHUNK = 64 * 1024 * 1024
+VERIFY_RATE = 4 * 1024 * 1024  # bytes/s allowed on top of the request deadline to complete (and verify) an upload
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -164,12 +165,14 @@ class RegistryClient:
             self.transport.request(
                 "PUT", _with_query(location, "digest", digest), scope, content=_exactly(chunks, size),
                 headers={**octets, "Content-Length": str(size)}, ok=(201,), retry=False,
+                deadline_seconds=self._completion_deadline(size),
             )
             return
         if size is None:
-            patched = self.transport.request("PATCH", location, scope, content=chunks, headers=octets,
+            sent = [0]
+            patched = self.transport.request("PATCH", location, scope, content=_counted(chunks, sent), headers=octets,
                                              ok=(202, 204), retry=False)
-            location = self._location(patched)
+            location, size = self._location(patched), sent[0]
         else:
             source, offset = _Rechunker(chunks), 0
             while offset < size:
@@ -180,8 +183,13 @@ class RegistryClient:
                 location, offset = self._location(patched), offset + length
         self.transport.request(
             "PUT", _with_query(location, "digest", digest), scope, content=b"",
-            headers={"Content-Length": "0"}, ok=(201,), retry=False,
+            headers={"Content-Length": "0"}, ok=(201,), retry=False, deadline_seconds=self._completion_deadline(size),
         )
+
+    def _completion_deadline(self, size: int) -> float:
+        """How long the registry may take to answer the request that completes an upload: it may read the
+        whole blob back (from slow storage) to check its digest, so large blobs get longer."""
+        return self.options.request_deadline + size / VERIFY_RATE
 
     def upload_bytes(self, repository: str, data: bytes) -> str:
         digest = digests.of(data)
@@ -283,6 +291,12 @@ def _exactly(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
         yield chunk
     if total != size:
         raise DigestMismatch(f"blob stream ended {size - total} bytes short of its declared size")
+
+
+def _counted(chunks: Iterable[bytes], sent: list[int]) -> Iterator[bytes]:
+    for chunk in chunks:
+        sent[0] += len(chunk)
+        yield chunk
 
 
 def _with_query(url: str, key: str, value: str) -> str:

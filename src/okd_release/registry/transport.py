@@ -102,15 +102,17 @@ class Transport:
         stream: bool = False,
         ok: Iterable[int] = (200,),
         retry: bool = True,
+        deadline_seconds: float | None = None,
     ) -> httpx.Response:
         """Send one request; `path` is relative to the registry root or an absolute URL it gave us.
 
         Unless `stream`, the body is read (at most a little of it) and dropped: use the headers. Everything
-        but a streamed upload runs under the request deadline; a streamed upload's answer gets its own.
+        but a streamed upload runs under the deadline (`deadline_seconds`, else RegistryOptions.request_deadline);
+        a streamed upload's answer gets one from when its body has been sent.
         """
         _check_path(path)
         streamed_upload = content is not None and not isinstance(content, bytes)
-        seconds = self.options.request_deadline
+        seconds = self.options.request_deadline if deadline_seconds is None else deadline_seconds
 
         def attempt() -> httpx.Response:
             with deadline(None if streamed_upload else seconds):
@@ -120,7 +122,8 @@ class Transport:
                     drain(response)
                 return response
 
-        what = f"{method} {self.registry}{path if path.startswith('/') else ''}"
+        route = path.split("?", 1)[0]  # an upload's query carries the registry's upload state: not for messages
+        what = f"{method} {self.registry}{route}" if route.startswith("/") else f"{method} {route.split('://', 1)[-1]}"
         self._check_available()
         try:
             if retry and not streamed_upload:
