@@ -145,7 +145,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     try:
         result = _cli_runner().invoke(cli, list(args), input=input, env=_cli_environment(env), prog_name="okd-release")
     finally:
-        root.handlers[:], (root.level, httpcore.level) = saved[0], saved[1:3]
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])  # setLevel, not assignment: it also clears the loggers' cached levels
+        httpcore.setLevel(saved[2])
         common.RegistryOptions, RETRIES.count = saved[3], saved[4]
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -164,19 +166,32 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None, input: str | 
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
 
-def measure_cli_process(*args: str) -> tuple[int, str, float]:
-    """Run `okd-release` as a real process; its exit code, stderr and peak RSS in MB.
+# Started by a small Python process, not by pytest: a child's peak RSS (ru_maxrss) counts the memory of the
+# process that forked it, up to its exec, and pytest's own grows with every command run in-process.
+_MEASURER = """
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
 
-    Output goes to files, not pipes: waiting (wait4, for the child's own rusage) while nobody reads a pipe
-    would deadlock once the child had written more than the pipe holds.
+
+def measure_cli_process(*args: str) -> tuple[int, str, float]:
+    """Run `okd-release` as a real process; its exit code, stderr and peak RSS in MB (its own: see _MEASURER).
+
+    Output goes to files, not pipes: waiting for the process while nobody reads a pipe would deadlock once it
+    had written more than the pipe holds.
     """
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "okd_release", *args], stdout=stdout, stderr=stderr,
-                                   env=cli_process_environment(measure_coverage=False))
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory() as directory, open(Path(directory) / "stdout", "wb") as stdout, \
+            open(Path(directory) / "stderr", "w+b") as stderr:
+        report = Path(directory) / "report"
+        measurer = subprocess.run([sys.executable, "-c", _MEASURER, str(report), sys.executable, "-m", "okd_release",
+                                   *args], stdout=stdout, stderr=stderr, env=cli_process_environment(measure_coverage=False))
+        assert measurer.returncode == 0 and report.exists(), "the measuring process failed"
+        code, peak_kib = report.read_text().split()
         stderr.seek(0)
-        return process.returncode, stderr.read().decode(), usage.ru_maxrss / 1024
+        return int(code), stderr.read().decode(), int(peak_kib) / 1024
 
 
 def cli_process_environment(env: dict[str, str] | None = None, *, measure_coverage: bool = True) -> dict[str, str]:
