@@ -24,9 +24,10 @@ ALLOWED = {
     "release.extract": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.mirror": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.cvo": {"base", "registry", "image", "stores", "transfer", "release.payload"},
+    "release.history": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "testing": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.new", "release.extract"},
     "cli": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.info", "release.new",
-            "release.extract", "release.mirror", "release.cvo", "testing"},
+            "release.extract", "release.mirror", "release.cvo", "release.history", "testing"},
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.history import extract_git_options
 from okd_release.content import Platform
 from okd_release.errors import ConfigError
 from okd_release.release.extract.manifests import extract_manifests, manifest_file
@@ -25,6 +26,7 @@ from okd_release.release.payload.source import open_payload_dir, open_release
 @click.option("--command", help="Write this binary (oc, openshift-install, ...).")
 @click.option("--command-os", help="OS for --command: linux, mac, windows, linux/arm64, mac/arm64, or '*' for all.")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@extract_git_options
 @registry_options
 @handle_errors
 def extract_command(image: str | None, from_: str | None, from_dir: str | None, to: str, file_name: str | None, tools: bool,
