@@ -520,3 +520,19 @@ def test_a_github_source_gets_oc_links_to_the_tree_pull_requests_commits_and_ful
         "* x [dddddddd](https://github.com/openshift/console/commit/dddddddd)\n"
         "* And 2 elided commits (e.g. from squash or rebase merges)\n"
         f"* [Full changelog](https://github.com/openshift/console/compare/{'a' * 40}...{'b' * 40})\n\n\n")
+
+
+def test_the_demo_walks_the_loop_from_source_to_changelog(sample_release, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from okd_release.cli.demo_loop import contributor_loop
+
+    def run(*args: str, show_lines: int = 40) -> str:
+        result = run_cli(*args)
+        assert result.returncode == 0, result.output
+        print(result.stdout)
+        return result.stdout.strip()
+
+    contributor_loop(run, tmp_path, sample_release.host, sample_release.release)
+    shown = capsys.readouterr().out
+    assert "* [OCPBUGS-42](https://issues.redhat.com/browse/OCPBUGS-42): fix the login redirect #42\n" in shown
+    assert shown.rstrip().endswith("OCPBUGS-42")  # the --bugs step

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import handle_errors
+from okd_release.cli.demo_loop import contributor_loop
 from okd_release.errors import OkdReleaseError
 from okd_release.testing import localregistry
 
@@ -72,6 +73,7 @@ def demo_command(keep: bool) -> None:
         _run("mirror", "--insecure", "--from", release, "--to", f"{mirror.host}/mirror/okd", "-o", "json", show_lines=20)
         _run("mirror", "--insecure", "--from", release, "--to-dir", str(work / "disk"))
         _run("info", "--insecure", f"{mirror.host}/mirror/okd:4.15.0-0.okd-sample-x86_64", "-o", "pullspec")
+        contributor_loop(_run, work, source.host, release)
         click.secho("\nDemo complete.", bold=True)
     finally:
         if keep:
