@@ -37,12 +37,13 @@ def test_mirror_to_registry_is_complete_and_rerun_copies_nothing(sample_release,
     mirrored = json.loads(run_cli("info", "--insecure", "-o", "json", tag).stdout)
     original = json.loads(run_cli("info", "--insecure", "-o", "json", sample_release.release).stdout)
     assert mirrored["digest"] == sample_release.digest
-    assert [(i["name"], i["digest"]) for i in mirrored["images"]] == [(i["name"], i["digest"]) for i in original["images"]]
-    for image in original["images"]:
+    images = [(tag["name"], tag["from"]["name"].split("@")[1]) for tag in original["references"]["spec"]["tags"]]
+    assert [(tag["name"], tag["from"]["name"].split("@")[1]) for tag in mirrored["references"]["spec"]["tags"]] == images
+    for name, digest in images:
         inspected = json.loads(skopeo("inspect", "--tls-verify=false",
-                                      f"docker://{target}:{sample_release.version}-x86_64-{image['name']}").stdout)
-        assert inspected["Digest"] == image["digest"]
-        skopeo("inspect", "--tls-verify=false", f"docker://{target}@{image['digest']}")
+                                      f"docker://{target}:{sample_release.version}-x86_64-{name}").stdout)
+        assert inspected["Digest"] == digest
+        skopeo("inspect", "--tls-verify=false", f"docker://{target}@{digest}")
     second = _summary("--from", sample_release.release, "--to", target)
     assert second["blobsCopied"] == 0 and second["blobsSkipped"] == second["blobsTotal"]
 
@@ -50,7 +51,8 @@ def test_mirror_to_registry_is_complete_and_rerun_copies_nothing(sample_release,
 def test_shared_blobs_are_copied_once_and_dry_run_counts_what_is_missing(sample_release, second_registry) -> None:
     target = f"{second_registry.host}/dry/okd"
     dry = _mirror("--from", sample_release.release, "--to", target, "--dry-run")
-    assert f"-> {target}:{sample_release.version}-x86_64-prometheus" in dry.stdout
+    assert f"-> {target}:{sample_release.version}-x86_64-prometheus\n" in dry.stderr  # the plan, on stderr as oc's
+    assert dry.stdout.startswith(f"\nSuccess\nUpdate image:  {target}:{sample_release.version}-x86_64\n")
     plan = _summary("--from", sample_release.release, "--to", target, "--dry-run")
     assert plan["blobsCopied"] == 0 and plan["blobsMissing"] == plan["blobsTotal"]
     assert skopeo("list-tags", "--tls-verify=false", f"docker://{target}", check=False).returncode != 0
@@ -106,7 +108,7 @@ def test_bad_targets_are_one_line_errors(sample_release, second_registry, tmp_pa
     for args, fragment in (
         (("--from", sample_release.release, "--to", f"{second_registry.host}/x/y:tag"), "without a tag or digest"),
         (("--from", sample_release.release), "give --to"),
-        (("--from-dir", str(tmp_path), "--to", f"{second_registry.host}/x/y"), "holds no complete mirror"),
+        (("--from-dir", str(tmp_path), "--to", f"{second_registry.host}/x/y"), "holds no mirror (no v2/ directory)"),
         (("--from", f"{sample_release.host}/okd/content:prometheus", "--to", f"{second_registry.host}/x/y"),
          "not a release image"),
     ):
@@ -203,9 +205,14 @@ def test_interrupted_disk_mirror_leaves_no_partial_file_that_looks_complete(held
 def test_manifest_list_release_is_mirrored_whole_or_filtered(sample_release, second_registry, plain_registries) -> None:
     _, amd_raw, arm_raw = push_multi_arch_release(plain_registries, sample_release, "multi-for-mirror")
     source = f"{sample_release.host}/okd/release:multi-for-mirror"
+    # as oc: the list is copied whole, tagged with the architecture of the payload read (this machine's)
     whole = _summary("--from", source, "--to", f"{second_registry.host}/multi/okd")
-    assert whole["releaseTarget"].endswith(f":{sample_release.version}-multi")
+    assert whole["releaseTarget"].endswith(f":{sample_release.version}-x86_64")
     mirrored = json.loads(skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{whole['releaseTarget']}").stdout)
+    assert [m["digest"] for m in mirrored["manifests"]] == [amd_raw.digest, arm_raw.digest]
+    kept = _summary("--from", source, "--to", f"{second_registry.host}/kept/okd", "--keep-manifest-list")
+    assert kept["releaseTarget"].endswith(f":{sample_release.version}-multi")
+    mirrored = json.loads(skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{kept['releaseTarget']}").stdout)
     assert [m["digest"] for m in mirrored["manifests"]] == [amd_raw.digest, arm_raw.digest]
     filtered = _summary("--from", source, "--to", f"{second_registry.host}/arm/okd", "--filter-by-os", "linux/arm64")
     assert filtered["releaseTarget"].endswith(":4.15.0-arm-x86_64")

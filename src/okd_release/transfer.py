@@ -135,6 +135,13 @@ class Transfer:
     transfer counts its own redone streams there too, and reports as `summary.retries` what that counter
     gained during run(), so two transfers of different sessions never count each other's retries.
     Without one, it reports only its own.
+
+    `platform_filter` (instead of the set `platforms`) chooses the entries of a manifest list by predicate;
+    either way, a list filtered to one entry is copied as that one image, and to several is an error (a
+    list with entries missing would not be the image it names).
+
+    `pushed(target, reference, digest)` is told of each manifest put as oc prints it: every tag, every
+    child of a kept manifest list by digest, and an image without tags by digest (in the driving thread).
     """
 
     def __init__(
@@ -145,15 +152,21 @@ class Transfer:
         retry: RetryPolicy | None = None,
         dry_run: bool = False,
         retries: RetryCounter | None = None,
+        pushed: Callable[[Endpoint, str, str], None] | None = None,
+        platform_filter: Callable[[Platform | None], bool] | None = None,
     ) -> None:
         self.max_per_registry = max(1, max_per_registry)
         self.progress = progress or SilentProgress()
         self.platforms = set(platforms or ())
+        self._filtering = bool(self.platforms) or platform_filter is not None
+        self._wanted = platform_filter or (lambda platform: platform in self.platforms)
+        self._wanted_text = ", ".join(map(str, self.platforms)) if self.platforms else str(platform_filter)
         self.retry = retry or RetryPolicy()
         self.dry_run = dry_run
         self.summary = TransferSummary()
         self.retries = RetryCounter(parent=retries)  # this transfer's own redone streams and manifest pushes
         self._session_retries = retries
+        self._pushed = pushed or (lambda target, reference, digest: None)
         self._lock = threading.Lock()
         self._limits: dict[str, threading.Semaphore] = {}
         self._cancelled = threading.Event()
@@ -171,7 +184,7 @@ class Transfer:
         children: list[ImageManifest] = []
         if isinstance(top, ImageIndex):
             for entry in top.manifests:
-                if self.platforms and entry.platform not in self.platforms:
+                if self._filtering and not self._wanted(entry.platform):
                     continue
                 with self._limit(copy.source.store):
                     child = copy.source.store.get_manifest(copy.source.repository, entry.digest)
@@ -179,12 +192,15 @@ class Transfer:
                 if isinstance(parsed, ImageIndex):
                     raise TransferError(f"{copy.name}: nested indexes are not supported")
                 children.append(parsed)
-            if self.platforms:
+            if self._filtering:
                 if not children:
-                    raise TransferError(f"{copy.name} has no manifest for {', '.join(map(str, self.platforms))}")
-                if len(children) == 1:
-                    top = children[0]
-                    children = []
+                    raise TransferError(f"{copy.name} has no manifest for {self._wanted_text}")
+                if len(children) > 1:
+                    chosen = ", ".join(str(entry.platform) for entry in top.manifests if self._wanted(entry.platform))
+                    raise TransferError(f"{copy.name}: {self._wanted_text} matches {len(children)} of its images "
+                                        f"({chosen}); it must match one")
+                top = children[0]
+                children = []
         return _Image(copy, top, children)
 
     def plan(self, copies: list[ImageCopy], workers: int | None = None) -> list[_Image]:
@@ -264,9 +280,13 @@ class Transfer:
                 blob_futures[(target.store.key, target.repository, blob.digest)].result()
             for child in image.children:
                 self._put_manifest(target, child.digest, child)
+                self._pushed(target, child.digest, child.digest)
             self._put_manifest(target, image.top.digest, image.top)
+            if not copy.tags:
+                self._pushed(target, image.top.digest, image.top.digest)
             for tag in copy.tags:
                 self._put_manifest(target, tag, image.top)
+                self._pushed(target, tag, image.top.digest)
         except OkdReleaseError as error:
             self._raise_if_stopped()
             self._fail(copy.name, str(error))

@@ -6,46 +6,69 @@ from pathlib import Path
 
 import click
 
+from okd_release import reference as references
 from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
 from okd_release.cli.table import human_size
 from okd_release.cli.terminal import make_progress
-from okd_release.content import Platform
+from okd_release.errors import ConfigError
 from okd_release.release.mirror.instructions import KINDS, cluster_resource, install_config, instructions_text
-from okd_release.release.mirror.plan import MirrorOptions, MirrorResult, run_mirror
-from okd_release.transfer import IncompleteTransfer
+from okd_release.release.mirror.plan import MirrorOptions, MirrorResult, plan_mirror, run_mirror
+from okd_release.transfer import Endpoint, IncompleteTransfer
+
+# oc's flags that need a cluster or that okd-release does not do: each is refused in one line
+_REFUSED = {
+    "to_image_stream": "--to-image-stream imports into an image stream on a cluster, which okd-release does not do; "
+                       "use --to",
+    "overwrite": "--overwrite applies to --apply-release-image-signature (a cluster), which okd-release does not do",
+    "apply_release_image_signature": "--apply-release-image-signature needs a cluster, which okd-release does not use",
+}
 
 
 @click.command("mirror")
+@click.argument("release", required=False)
 @click.option("--from", "from_", help="The release to mirror (or file://openshift/release:TAG with --from-dir).")
-@click.option("--from-dir", type=click.Path(file_okay=False), help="Upload from this on-disk mirror.")
-@click.option("--to", help="Repository to mirror every image into.")
-@click.option("--to-release-image", help="Also push the release image here (default: TO:<version>-<arch>).")
+@click.option("--from-dir", type=click.Path(file_okay=False),
+              help="Upload from this on-disk mirror (written by okd-release or by oc).")
+@click.option("--to", help="Repository to mirror every image into (or file://REPOSITORY with --to-dir).")
+@click.option("--to-release-image", help="Push the release image here instead of TO:<version>-<arch>.")
 @click.option("--to-dir", type=click.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
-@click.option("--dry-run", is_flag=True, help="Print the plan and the bytes to copy; copy nothing.")
+@click.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
+@click.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
+@click.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
 @click.option("--max-per-registry", type=click.IntRange(1, 64), default=6, show_default=True,
               help="Concurrent transfers per registry.")
-@click.option("--keep-manifest-list", is_flag=True, help="Keep manifest lists whole (the default unless --filter-by-os).")
-@click.option("--filter-by-os", help="Mirror only this platform (os/arch) of a multi-arch release.")
+@click.option("--keep-manifest-list", is_flag=True,
+              help="Tag a multi-arch release <version>-multi, copying every manifest list whole.")
+@click.option("--filter-by-os",
+              help="A regular expression over os/arch[/variant]: copy each manifest list as its one matching image; "
+                   "it also chooses the release image whose payload is read (default: this machine's platform).")
 @click.option("--print-mirror-instructions", "instructions", type=click.Choice(KINDS), default="icsp", show_default=True,
               help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
                    "or not at all (none).")
 @click.option("--write-mirror-instructions", "instructions_dir", type=click.Path(file_okay=False),
               help="Also write the install-config snippet and the cluster resource as files here.")
+@click.option("--to-image-stream", hidden=True)
+@click.option("--overwrite", is_flag=True, hidden=True)
+@click.option("--apply-release-image-signature", is_flag=True, hidden=True)
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @registry_options
 @handle_errors
-def mirror_command(from_: str | None, from_dir: str | None, to: str | None, to_release_image: str | None,
-                   to_dir: str | None, dry_run: bool, max_per_registry: int, keep_manifest_list: bool,
-                   filter_by_os: str | None, instructions: str, instructions_dir: str | None, output: str | None,
-                   registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
+def mirror_command(release: str | None, from_: str | None, from_dir: str | None, to: str | None,
+                   to_release_image: str | None, to_dir: str | None, skip_release_image: bool, to_mirror: bool,
+                   dry_run: bool, max_per_registry: int, keep_manifest_list: bool, filter_by_os: str | None,
+                   instructions: str, instructions_dir: str | None, to_image_stream: str | None, overwrite: bool,
+                   apply_release_image_signature: bool, output: str | None, registry_config: str | None,
+                   insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Copy a release and every image it references, resumably, each blob verified.
 
     Copies the release image and every image named by its image-references into one repository (--to) as
     <version>-<arch> and <version>-<arch>-<name>, or into a directory (--to-dir) in oc's file:// layout,
-    which --from-dir later uploads to a registry. Each distinct blob is copied once; blobs the target
-    already has are skipped, so running the same command again resumes an interrupted mirror. On success
-    it prints the install-config imageContentSources snippet and the ImageContentSourcePolicy (or
-    ImageDigestMirrorSet) that point a cluster at the mirror.
+    which --from-dir (here or in oc) later uploads to a registry; okd-release uploads directories oc wrote
+    too. Each distinct blob is copied once; blobs the target already has are skipped, so running the same
+    command again resumes an interrupted mirror, and the release is pushed last, once every image it
+    references is complete. Prints each image as it is pushed, then, as oc does, the install-config
+    imageContentSources snippet and the ImageContentSourcePolicy (or ImageDigestMirrorSet) that point a
+    cluster at the mirror.
 
     \b
     Examples:
@@ -68,17 +91,32 @@ def mirror_command(from_: str | None, from_dir: str | None, to: str | None, to_r
       okd-release mirror --from quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 \\
         --to mirror.example.com/okd/release --print-mirror-instructions idms --write-mirror-instructions ./mirror
     """
+    for name, value in (("to_image_stream", to_image_stream), ("overwrite", overwrite),
+                        ("apply_release_image_signature", apply_release_image_signature)):
+        if value:
+            raise ConfigError(_REFUSED[name])
+    if release and from_:
+        raise ConfigError("you may not specify an argument and --from")
     options = MirrorOptions(
-        from_=from_, from_dir=Path(from_dir) if from_dir else None, to=to, to_release_image=to_release_image,
-        to_dir=Path(to_dir) if to_dir else None, dry_run=dry_run, max_per_registry=max_per_registry,
-        filter_by_os=Platform.parse(filter_by_os) if filter_by_os else None,
+        from_=from_ or release, from_dir=Path(from_dir) if from_dir else None, to=to,
+        to_release_image=to_release_image, to_dir=Path(to_dir) if to_dir else None,
+        skip_release_image=skip_release_image, dry_run=dry_run, max_per_registry=max_per_registry,
+        keep_manifest_list=keep_manifest_list, filter_by_os=filter_by_os,
     )
     with make_registries(registry_config, insecure, ca_file, loglevel, max_connections=max_per_registry * 2 + 4) \
             as registries:
+        if to_mirror:
+            plan = plan_mirror(registries, options)
+            for copy in plan.copies:
+                source = (str(references.parse(options.from_)) if copy.name == "release" and options.from_ else
+                          f"{copy.source.store.reference_name(copy.source.repository)}@{copy.source_ref}")
+                target = copy.target.store.reference_name(copy.target.repository)
+                click.echo(f"{source} {target}{':' + copy.tags[0] if copy.tags else ''}")
+            return
         progress = make_progress(quiet=bool(output) or dry_run)
         try:
             with progress:
-                result = run_mirror(registries, options, progress)
+                result = run_mirror(registries, options, progress, None if output else _print_pushed)
         except IncompleteTransfer as error:
             if output:  # what was copied and what failed, before the one-line error
                 dump(error.summary.as_dict(), output)
@@ -88,15 +126,12 @@ def mirror_command(from_: str | None, from_dir: str | None, to: str | None, to_r
         return
     if dry_run:
         _print_plan(result)
-        return
-    _print_summary(result)
-    click.echo(f"\nSuccess\nUpdate image:  {result.release_target}")
-    if to:
-        click.echo(f"Mirror prefix: {to}")
-        click.echo(instructions_text(result.sources, instructions), nl=False)
-    if to_dir:
-        click.echo("\nTo upload the mirror to a registry, run:\n\n"
-                   f"    okd-release mirror --from-dir={to_dir} --to=REGISTRY/REPOSITORY\n")
+    else:
+        _print_summary(result)
+    click.echo(_success_text(result, instructions, to_dir), nl=False)
+    if result.to_disk and not dry_run:
+        click.echo("info: okd-release uploads it with: okd-release mirror "
+                   f"--from-dir={to_dir or '.'} --to=REGISTRY/REPOSITORY", err=True)
     if instructions_dir and result.sources and instructions != "none":
         directory = Path(instructions_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -106,18 +141,36 @@ def mirror_command(from_: str | None, from_dir: str | None, to: str | None, to_r
         click.echo(f"info: wrote mirror configuration to {directory}", err=True)
 
 
+def _print_pushed(target: Endpoint, reference: str, digest: str) -> None:
+    """oc's line per manifest pushed: `<digest> <repository>:<tag>`, or `<digest> <repository>` by digest."""
+    name = target.store.reference_name(target.repository)
+    click.echo(f"{digest} {name}" if reference == digest else f"{digest} {name}:{reference}")
+
+
+def _success_text(result: MirrorResult, instructions: str, to_dir: str | None) -> str:
+    """What oc prints once the mirror is done (and after a dry run)."""
+    text = f"\nSuccess\nUpdate image:  {result.update_image}\n"
+    text += "".join(f"Mirror prefix: {prefix}\n" for prefix in result.mirror_prefixes)
+    if result.to_disk:
+        where = f"--from-dir={to_dir} " if to_dir else ""
+        return text + ("\nTo upload local images to a registry, run:\n\n"
+                       f"    oc image mirror {where}'file://{result.update_image}*' REGISTRY/REPOSITORY\n\n")
+    return text + instructions_text(result.sources, instructions)
+
+
 def _summary(result: MirrorResult) -> dict[str, object]:
     return {"release": result.release.pullspec, "releaseTarget": result.release_target, **result.summary.as_dict(),
             "mirrors": [{"source": s.source, "mirrors": list(s.mirrors)} for s in result.sources]}
 
 
 def _print_plan(result: MirrorResult) -> None:
+    """A dry run's plan, on stderr as oc prints its plan: each image's source and target, and what is missing."""
     for copy in result.copies:
         tags = ",".join(copy.tags)
-        click.echo(f"{copy.source}@{copy.source_ref} -> {copy.target}{':' + tags if tags else ''}")
+        click.echo(f"{copy.source}@{copy.source_ref} -> {copy.target}{':' + tags if tags else ''}", err=True)
     summary = result.summary
     click.echo(f"dry run: {summary.images} images, {summary.blobs_missing} of {summary.blobs_total} blobs to copy, "
-               f"{human_size(summary.bytes_missing)} of {human_size(summary.bytes_total)}")
+               f"{human_size(summary.bytes_missing)} of {human_size(summary.bytes_total)}", err=True)
 
 
 def _print_summary(result: MirrorResult) -> None:

@@ -1,5 +1,8 @@
 """An on-disk mirror in oc's `file://` layout: `v2/<repository>/{blobs,manifests}/`.
 
+As oc writes it (so that each tool reads the other's directories): files are 0600; a manifest is a blob
+(`blobs/<digest>`) hard-linked as `manifests/<digest>`; a tag is a symlink `manifests/<tag> -> <digest>`.
+
 Every file is written under a temporary name and renamed into place only once its digest is verified,
 so a file present under its final name is always complete. Every repository, tag and digest is checked
 (`okd_release.names`) before it becomes a path, and every path is checked to stay under `v2/` once its
@@ -9,13 +12,14 @@ symlinks are resolved: the names come from releases, which are untrusted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
 import secrets
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from okd_release import digest as digests
@@ -28,19 +32,20 @@ log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".partial-"
 FILE_MODE = 0o644  # before the umask, which the kernel applies when the file is created
+MIRROR_FILE_MODE = 0o600  # oc's mode for every file of a file:// mirror
 
 
-def _create_partial(directory: Path) -> tuple[int, Path]:
+def _create_partial(directory: Path, mode: int = FILE_MODE) -> tuple[int, Path]:
     """A new temporary file in `directory`, open for writing and locked for as long as it is open.
 
     The lock tells `remove_stale_partials` that a live writer owns the file; the kernel drops it when the
-    writer dies, even by kill -9. The mode is FILE_MODE less the umask, applied by the kernel: the
+    writer dies, even by kill -9. The mode is `mode` less the umask, applied by the kernel: the
     process-wide umask is never changed (another thread could create files while it was 0).
     """
     while True:
         path = directory / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
         try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         except FileExistsError:
             continue
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -49,10 +54,11 @@ def _create_partial(directory: Path) -> tuple[int, Path]:
         os.close(handle)
 
 
-def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None, what: str = "file") -> None:
-    """Write `chunks` to `path` via a temporary file; verify `digest` before the rename."""
+def atomic_write(path: Path, chunks: Iterable[bytes], digest: str | None = None, what: str = "file",
+                 mode: int = FILE_MODE) -> None:
+    """Write `chunks` to `path` via a temporary file (created with `mode`); verify `digest` before the rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = _create_partial(path.parent)
+    handle, temporary = _create_partial(path.parent, mode)
     try:
         with os.fdopen(handle, "wb") as out:
             source = digests.verified(chunks, digest, what) if digest else chunks
@@ -71,14 +77,39 @@ def remove_stale_partials(tree: Path) -> int:
     """Delete the `.partial-*` files under `tree` that no live writer holds; how many were deleted.
 
     Only our own prefix, only regular files, never through a symlink: a killed run's temporary files would
-    otherwise stay in a mirror directory and be carried to the air-gapped side.
+    otherwise stay in a mirror directory and be carried to the air-gapped side. A `.partial-*` symlink (a tag
+    a killed run did not rename into place) is removed itself, never what it points to.
     """
     removed = 0
     for directory, _, files in os.walk(tree):
         for name in files:
-            if name.startswith(PARTIAL_PREFIX) and _remove_if_unlocked(Path(directory) / name):
+            if not name.startswith(PARTIAL_PREFIX):
+                continue
+            path = Path(directory) / name
+            if path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+            elif _remove_if_unlocked(path):
                 removed += 1
     return removed
+
+
+def _link_into_place(path: Path, make: Callable[[Path], None]) -> None:
+    """Create a link at a temporary name with `make` and rename it to `path`, so `path` is never half-made."""
+    while True:
+        temporary = path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+        try:
+            make(temporary)
+            break
+        except FileExistsError:
+            continue
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _remove_if_unlocked(path: Path) -> bool:
@@ -151,14 +182,30 @@ class DiskStore(LocalRetry):
     def reference_name(self, repository: str) -> str:
         return f"file://{repository}"
 
+    def _tagged_digest(self, repository: str, tag: str, path: Path) -> str | None:
+        """The digest a tag symlink names (oc's layout; oc reads the link's last component), else None."""
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return None  # not a symlink: a tag written as a copy of the manifest (older okd-release)
+        try:
+            return digests.validate(os.path.basename(target))
+        except UnsafeName:
+            raise UnsafeName(f"tag {tag} of file://{repository} in {self.root} is a symlink to {target[:200]!r}, "
+                             "not to a manifest digest") from None
+
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
         path = self._manifest(repository, reference)
+        expected = reference if reference.startswith("sha256:") else self._tagged_digest(repository, reference, path)
+        if expected is not None:  # read the manifest by its digest, never through the link
+            path = self._manifest(repository, expected)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"image file://{repository}:{reference} not found in {self.root}") from None
+            missing = "" if expected is None or expected == reference else f" (its tag points to {expected}, which is missing)"
+            raise NotFound(f"image file://{repository}:{reference} not found in {self.root}{missing}") from None
         actual = digests.of(data)
-        if reference.startswith("sha256:") and actual != reference:
+        if expected is not None and actual != expected:
             raise DigestMismatch(f"manifest {path} does not match its digest (got {actual})")
         media_type = mediatypes.sniff(data)
         if media_type is None:
@@ -168,13 +215,35 @@ class DiskStore(LocalRetry):
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self._manifest(repository, digests.validate(digest)).is_file()
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of `repository`, sorted: oc's symlinks, and the manifest copies older okd-release wrote."""
+        directory = self._repository(repository) / "manifests"
+        try:
+            entries = list(directory.iterdir())
+        except FileNotFoundError:
+            return []
+        return sorted(entry.name for entry in entries
+                      if not entry.name.startswith(("sha256:", PARTIAL_PREFIX)) and (entry.is_symlink() or entry.is_file()))
+
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
-        by_digest = self._manifest(repository, digests.validate(raw.digest))
+        digest = digests.validate(raw.digest)
+        as_blob = self._blob(repository, digest)
+        by_digest = self._manifest(repository, digest)
         by_reference = self._manifest(repository, reference)
         self._writing()
-        atomic_write(by_digest, [raw.data], raw.digest, "manifest")
-        if reference != raw.digest:
-            atomic_write(by_reference, [raw.data], raw.digest, "manifest")
+        if not as_blob.is_file():
+            atomic_write(as_blob, [raw.data], digest, "manifest", MIRROR_FILE_MODE)
+        if not by_digest.is_file() or by_digest.is_symlink():
+            by_digest.parent.mkdir(parents=True, exist_ok=True)
+            inside(self.root / "v2", by_digest.parent, "the mirror directory")  # mkdir may have met a symlink
+            try:
+                _link_into_place(by_digest, lambda temporary: os.link(as_blob, temporary))
+            except OSError as error:
+                if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+                atomic_write(by_digest, [raw.data], digest, "manifest", MIRROR_FILE_MODE)  # no hard links here
+        if reference != digest:
+            _link_into_place(by_reference, lambda temporary: os.symlink(digest, temporary))
 
     def blob_size(self, repository: str, digest: str) -> int | None:
         try:
@@ -196,7 +265,7 @@ class DiskStore(LocalRetry):
     def put_blob(self, repository: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
         path = self._blob(repository, blob.digest)
         self._writing()
-        atomic_write(path, chunks, blob.digest, f"blob {blob.digest}")
+        atomic_write(path, chunks, blob.digest, f"blob {blob.digest}", MIRROR_FILE_MODE)
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         source = self._blob(from_repository, digest)

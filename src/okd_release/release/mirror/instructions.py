@@ -18,8 +18,10 @@ class MirrorSource:
     mirrors: tuple[str, ...]
 
 
-def mirror_sources(sources: set[str], mirror: str) -> list[MirrorSource]:
-    return [MirrorSource(source, (mirror,)) for source in sorted(sources) if source != mirror]
+def mirror_sources(sources: set[str], mirrors: list[str]) -> list[MirrorSource]:
+    """Each source repository, sorted, served by every mirror repository (oc's `--to`, `--to-release-image`)."""
+    unique = tuple(dict.fromkeys(mirrors))
+    return [MirrorSource(source, unique) for source in sorted(sources)] if unique else []
 
 
 def _entries(sources: list[MirrorSource]) -> list[dict[str, object]]:

@@ -1,13 +1,20 @@
 """`mirror`: copy a release and every image it references to a registry or a directory, and back.
 
 Every component goes into one target repository as `<version>-<arch>-<name>`, the release as
-`<version>-<arch>` (oc's layout). An on-disk mirror uses oc's `file://` layout in `v2/openshift/release`
-and records the release it holds in `okd-release-mirror.json`, written last, so that `--from-dir` finds it.
+`<version>-<arch>` (oc's layout, `-multi` for a manifest list kept with `--keep-manifest-list`). A directory
+is oc's `file://` layout (`image.disk.DiskStore`), by default in `v2/openshift/release`; the release's tag is
+written last, so a directory holding it holds all of it, and `--from-dir` finds it there. okd-release also
+writes `okd-release-mirror.json` beside `v2/` (oc ignores it): the release's original pullspec, so that an
+upload from the directory prints a mirror configuration naming the release's own repository too.
 """
 
 from __future__ import annotations
 
 import json
+import platform as host
+import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +23,10 @@ import msgspec
 from okd_release import reference as references
 from okd_release.content import Platform
 from okd_release.documents import decode_json
-from okd_release.errors import ConfigError
+from okd_release.errors import ConfigError, OkdReleaseError
+from okd_release.image import manifest as manifests
 from okd_release.image.disk import DiskStore, atomic_write
+from okd_release.image.manifest import ImageIndex
 from okd_release.image.store import ImageStore
 from okd_release.listener import ProgressListener
 from okd_release.reference import Reference
@@ -30,6 +39,9 @@ from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
 DISK_REPOSITORY = "openshift/release"
 DISK_INDEX = "okd-release-mirror.json"
 ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
+# what oc appends to a release's version in its tag: the config's architecture, as OpenShift names it
+RELEASE_SUFFIXES = ("x86_64", "aarch64", "ppc64le", "s390x", "multi", "riscv64", "arm", "386", "loong64", "mips64le")
+_HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386", "armv7l": "arm"}
 
 
 @dataclass
@@ -37,19 +49,25 @@ class MirrorOptions:
     """What `run_mirror` copies, and where: the fields of `okd-release mirror`'s flags.
 
     Each field is named after its flag (`--to-dir` is `to_dir`; `--from` is `from_`, as `from` is a Python
-    keyword). Give a source, `from_` (a release pullspec) or `from_dir` (an on-disk mirror written by
-    `to_dir`; with it, `from_` may name `file://openshift/release:TAG`), and one target, `to` (a repository,
-    without tag or digest) or `to_dir` (a directory).
+    keyword). Give a source, `from_` (a release pullspec) or `from_dir` (an on-disk mirror, written by
+    okd-release or by oc; `from_` may then name `file://openshift/release:TAG`, and must when the directory
+    holds several releases), and one target, `to` (a repository without tag or digest, or `file://REPO`)
+    or `to_dir` (a directory).
 
     Attributes:
         from_: the release image to mirror (`--from`).
         from_dir: an on-disk mirror to upload from (`--from-dir`).
         to: the repository every image is copied into (`--to`).
-        to_release_image: also push the release image here (`--to-release-image`).
+        to_release_image: push the release image here instead (`--to-release-image`).
         to_dir: write an on-disk mirror, in oc's `file://` layout, here (`--to-dir`).
+        skip_release_image: do not push the release image (`--skip-release-image`).
         dry_run: plan and measure what is missing; copy nothing (`--dry-run`).
         max_per_registry: concurrent requests per registry (`--max-per-registry`).
-        filter_by_os: for a multi-arch release, mirror only this platform (`--filter-by-os`).
+        keep_manifest_list: tag a multi-arch release `<version>-multi` (`--keep-manifest-list`); manifest
+            lists are copied whole unless `filter_by_os` is given.
+        filter_by_os: a regular expression over `os/arch[/variant]` (`--filter-by-os`); when given, each
+            manifest list is copied as its one matching image. It also chooses the release image whose
+            payload is read (default: this machine's platform).
     """
 
     from_: str | None = None
@@ -57,9 +75,11 @@ class MirrorOptions:
     to: str | None = None
     to_release_image: str | None = None
     to_dir: Path | None = None
+    skip_release_image: bool = False
     dry_run: bool = False
     max_per_registry: int = 6
-    filter_by_os: Platform | None = None
+    keep_manifest_list: bool = False
+    filter_by_os: str | None = None
 
 
 @dataclass(repr=False)
@@ -71,7 +91,10 @@ class MirrorResult:
         copies: one `ImageCopy` per image (the release first), in plan order.
         summary: counts of images, blobs and bytes (for a dry run: what is missing).
         release_target: where the release image now is (`TO:<version>-<arch>` or `to_release_image`).
-        sources: the repository mirrors for ImageContentSourcePolicy / ImageDigestMirrorSet (none for `to_dir`).
+        sources: the repository mirrors for ImageContentSourcePolicy / ImageDigestMirrorSet (none on disk).
+        update_image: the release target as oc prints it after `Update image:` (no `file://`).
+        mirror_prefixes: what oc prints after `Mirror prefix:` (`to`, and `to_release_image`).
+        to_disk: the target is a `file://` directory.
     """
 
     release: ReleaseImage
@@ -79,6 +102,9 @@ class MirrorResult:
     summary: TransferSummary
     release_target: str
     sources: list[MirrorSource] = field(default_factory=list)
+    update_image: str = ""
+    mirror_prefixes: list[str] = field(default_factory=list)
+    to_disk: bool = False
 
     def __repr__(self) -> str:
         # short: the release holds the whole payload, which would print tens of KB
@@ -87,31 +113,131 @@ class MirrorResult:
                 f"{self.summary.blobs_copied} blobs copied>")
 
 
+@dataclass(frozen=True)
+class MirrorPlan:
+    """What `plan_mirror` decided: the release, one copy per image, and what the result will be called."""
+
+    release: ReleaseImage
+    copies: list[ImageCopy]
+    release_target: str
+    sources: list[MirrorSource]
+    update_image: str
+    mirror_prefixes: list[str]
+    to_disk: bool
+    platform_filter: PlatformPattern | None
+    origin: str
+
+
 class MirrorIndexDocument(msgspec.Struct, frozen=True):
-    """okd-release-mirror.json, as `--from-dir` reads it: the release the directory holds, and its origin."""
+    """okd-release-mirror.json: the release okd-release last wrote to the directory, and its origin."""
 
     release: str
     source: str = ""
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformPattern:
+    """`--filter-by-os`: a regular expression searched in `os/arch[/variant]`, as oc's (unanchored, so
+    `linux/arm64` matches `linux/arm64/v8`)."""
+
+    pattern: str
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)
+        except re.error as error:
+            raise ConfigError(f"--filter-by-os {self.pattern!r} is not a valid regular expression: {error}") from None
+
+    def __call__(self, platform: Platform | None) -> bool:
+        return platform is not None and re.search(self.pattern, str(platform)) is not None
+
+    def __str__(self) -> str:
+        return f"--filter-by-os {self.pattern}"
+
+
+def current_platform_pattern() -> PlatformPattern:
+    """This machine's `os/arch`, quoted, as oc's default filter."""
+    system = "windows" if sys.platform.startswith("win") else sys.platform
+    machine = host.machine().lower()
+    return PlatformPattern(re.escape(f"{system}/{_HOST_ARCHITECTURES.get(machine, machine)}"))
+
+
+def _release_platform(registries: Registries, text: str, root: Path | None, pattern: PlatformPattern) -> Platform | None:
+    """For a multi-arch release, the first platform `pattern` matches (None: open_release's default)."""
+    reference = references.parse(text)
+    store = open_store(reference, registries, root)
+    top = manifests.parse(store.get_manifest(reference.repository, reference.identifier), f"manifest of {reference}")
+    if not isinstance(top, ImageIndex):
+        return None
+    return next((entry.platform for entry in top.manifests if pattern(entry.platform)), None)
+
+
+def _open(registries: Registries, text: str, root: Path | None, options: MirrorOptions) -> ReleaseImage:
+    pattern = PlatformPattern(options.filter_by_os) if options.filter_by_os is not None else current_platform_pattern()
+    chosen = _release_platform(registries, text, root, pattern)
+    if chosen is None and options.filter_by_os is not None:
+        top = _release_platform(registries, text, root, PlatformPattern(".*"))
+        if top is not None:  # a manifest list, none of whose platforms matches
+            raise ConfigError(f"{text} has no image matching {pattern}")
+    return open_release(registries, text, chosen, root)
+
+
+def release_tags(directory: Path, repository: str = DISK_REPOSITORY) -> list[str]:
+    """The tags in an on-disk mirror that name a release: `<version>-<arch>`, which no other tag extends
+    as `<tag>-...` (each component's tag extends its release's)."""
+    tags = DiskStore(directory).tags(repository)
+    shaped = [tag for tag in tags if tag.rsplit("-", 1)[-1] in RELEASE_SUFFIXES and "-" in tag]
+    return [tag for tag in shaped if not any(tag.startswith(other + "-") for other in shaped if other != tag)]
+
+
+def _from_dir_release(options: MirrorOptions) -> str:
+    """The `file://` reference of the release to upload from `--from-dir`: `--from`, or the one release there."""
+    assert options.from_dir is not None
+    if options.from_:
+        if not options.from_.startswith(references.FILE_SCHEME):
+            raise ConfigError(f"with --from-dir, --from must name the release in the directory "
+                              f"(file://{DISK_REPOSITORY}:TAG), not {options.from_}")
+        return options.from_
+    if not (options.from_dir / "v2").is_dir():
+        raise ConfigError(f"{options.from_dir} holds no mirror (no v2/ directory)")
+    found = release_tags(options.from_dir)
+    if len(found) == 1:
+        return f"file://{DISK_REPOSITORY}:{found[0]}"
+    if not found:
+        raise ConfigError(f"{options.from_dir} holds no release in file://{DISK_REPOSITORY} (no <version>-<arch> tag): "
+                          f"add --from file://REPOSITORY:TAG")
+    raise ConfigError(f"{options.from_dir} holds {len(found)} releases ({', '.join(found)}): "
+                      f"add --from file://{DISK_REPOSITORY}:TAG to choose one")
+
+
+def _original_source(options: MirrorOptions, release: ReleaseImage, text: str) -> str:
+    """The pullspec the release was mirrored from, as okd-release-mirror.json says, when it is this release."""
+    assert options.from_dir is not None
+    path = options.from_dir / DISK_INDEX
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""  # written by oc, or by an older okd-release: the components' repositories still are known
+    index = decode_json(data, MirrorIndexDocument, str(path), ConfigError)
+    if index.release != text or index.digest != release.digest or not index.source:
+        return ""
+    try:
+        source = references.parse(index.source)
+    except OkdReleaseError:
+        raise ConfigError(f"{path} is invalid at $.source: {index.source[:200]!r} is not an image reference") from None
+    return "" if source.is_file else index.source
 
 
 def _open_source(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, str]:
-    """The release to mirror and the pullspec it was originally published under."""
+    """The release to mirror and the pullspec it was originally published under ("" if unknown)."""
     if options.from_dir:
-        if options.from_ and options.from_.startswith("file://"):
-            return open_release(registries, options.from_, options.filter_by_os, options.from_dir), options.from_
-        index_path = options.from_dir / DISK_INDEX
-        try:
-            data = index_path.read_bytes()
-        except OSError:
-            raise ConfigError(f"{options.from_dir} holds no complete mirror ({DISK_INDEX} missing or unreadable)") from None
-        index = decode_json(data, MirrorIndexDocument, str(index_path), ConfigError)
-        if not index.release.startswith("file://"):  # the release must come from the directory, never from a network
-            raise ConfigError(f"{index_path} is invalid at $.release: {index.release[:200]!r} is not a file:// reference")
-        release = open_release(registries, index.release, options.filter_by_os, options.from_dir)
-        return release, index.source
+        text = _from_dir_release(options)
+        release = _open(registries, text, options.from_dir, options)
+        return release, _original_source(options, release, text)
     if not options.from_:
         raise ConfigError("give --from (a release image) or --from-dir (an on-disk mirror)")
-    return open_release(registries, options.from_, options.filter_by_os), options.from_
+    return _open(registries, options.from_, None, options), options.from_
 
 
 def release_tag(release: ReleaseImage, keep_list: bool) -> str:
@@ -120,21 +246,17 @@ def release_tag(release: ReleaseImage, keep_list: bool) -> str:
     return f"{release.payload.version}-{'multi' if keep_list else ARCH_NAMES.get(architecture, architecture)}"
 
 
-def keeps_list(release: ReleaseImage, options: MirrorOptions) -> bool:
-    """A multi-arch release is mirrored as the whole manifest list unless one platform was asked for."""
-    return release.index is not None and options.filter_by_os is None
-
-
 def _target(registries: Registries, options: MirrorOptions) -> tuple[ImageStore, Reference]:
-    if options.to and options.to_dir:
-        raise ConfigError("use either --to or --to-dir")
-    if options.to_dir:
-        return DiskStore(options.to_dir), references.parse(f"file://{DISK_REPOSITORY}")
-    if not options.to:
+    if options.to and options.to_dir and not options.to.startswith(references.FILE_SCHEME):
+        raise ConfigError("use either --to or --to-dir (or --to file://REPOSITORY with --to-dir)")
+    if not options.to and not options.to_dir:
         raise ConfigError("give --to (a repository) or --to-dir (a directory)")
-    target = references.parse(options.to)
-    if target.digest or (target.tag and target.tag != "latest") or options.to.rsplit("/", 1)[-1].count(":"):
+    target = references.parse(options.to or f"file://{DISK_REPOSITORY}")
+    if options.to and (target.digest or (target.tag and target.tag != "latest")
+                       or options.to.rsplit("/", 1)[-1].count(":")):
         raise ConfigError("--to must be an image repository, without a tag or digest")
+    if target.is_file:
+        return DiskStore(options.to_dir or Path.cwd()), target
     return open_store(target, registries), target
 
 
@@ -146,29 +268,43 @@ def _component_source(registries: Registries, release: ReleaseImage, pullspec: s
     return Endpoint(open_store(reference, registries), reference.repository)
 
 
-def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[ReleaseImage, list[ImageCopy], str, list[MirrorSource]]:
-    """Open the release and plan one `ImageCopy` per image; returns (release, copies, release target, mirrors).
+def _check(options: MirrorOptions) -> None:
+    if options.skip_release_image and options.to_release_image:
+        raise ConfigError("--skip-release-image and --to-release-image may not both be specified")
+
+
+def plan_mirror(registries: Registries, options: MirrorOptions) -> MirrorPlan:
+    """Open the release and plan one `ImageCopy` per image (the release first, copied last).
 
     Raises ConfigError for options that do not name one source and one target, PayloadError (and the
     registry errors) when the release cannot be read, and ConfigError when an image is not referenced by digest.
     """
+    _check(options)
     release, original = _open_source(registries, options)
     store, target = _target(registries, options)
-    keep_list = keeps_list(release, options)
+    keep_list = options.keep_manifest_list and release.index is not None
     tag = release_tag(release, keep_list)
     destination = Endpoint(store, target.repository)
     assert release.store is not None and release.reference is not None
     release_source = Endpoint(release.store, release.reference.repository)
-    release_digest = release.digest if keep_list or not release.image else release.image.digest
-    # the release last, and only once every component is in: its tag at the target means all of it is there
-    copies = [ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True)]
+    # without --filter-by-os a manifest list is copied whole, as oc does; with it, the one chosen image
+    pattern = (PlatformPattern(options.filter_by_os) if options.filter_by_os is not None and not options.keep_manifest_list
+               else None)
+    release_digest = release.image.digest if pattern and release.image else release.digest
+    update_image = f"{target.repository if target.is_file else target.name}:{tag}"
+    copies: list[ImageCopy] = []
     release_target = f"{target.name}:{tag}"
+    prefixes = [options.to] if options.to else []
     if options.to_release_image:
         extra = references.parse(options.to_release_image)
-        copies.append(ImageCopy("release-image", release_source, release_digest,
-                                Endpoint(open_store(extra, registries), extra.repository), (extra.tag,) if extra.tag else (),
-                                after_all=True))
-        release_target = str(extra)
+        # the release last, and only once every component is in: its tag at the target means all of it is there
+        copies.append(ImageCopy("release", release_source, release_digest,
+                                Endpoint(open_store(extra, registries, options.to_dir), extra.repository),
+                                (extra.tag,) if extra.tag else (), after_all=True))
+        release_target = update_image = options.to_release_image
+        prefixes.append(options.to_release_image)
+    elif not options.skip_release_image:
+        copies.append(ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True))
     for image in release.payload.image_references.tags:
         digest = references.parse(image.pullspec).digest
         if not digest:
@@ -176,34 +312,41 @@ def plan_mirror(registries: Registries, options: MirrorOptions) -> tuple[Release
         copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options), digest,
                                 destination, (f"{tag}-{image.name}",)))
     sources = {references.parse(t.pullspec).name for t in release.payload.image_references.tags}
-    if original and not original.startswith("file://"):
+    if original and not original.startswith(references.FILE_SCHEME):
         sources.add(references.parse(original).name)
-    mirrors = [] if options.to_dir else mirror_sources(sources, target.name)
-    return release, copies, release_target, mirrors
+    mirrors = [references.parse(prefix).name for prefix in prefixes]
+    to_disk = target.is_file
+    return MirrorPlan(release, copies, release_target, [] if to_disk else mirror_sources(sources, mirrors),
+                      update_image, prefixes, to_disk, pattern, original)
 
 
-def run_mirror(registries: Registries, options: MirrorOptions, progress: ProgressListener | None = None) -> MirrorResult:
+def run_mirror(registries: Registries, options: MirrorOptions, progress: ProgressListener | None = None,
+               pushed: Callable[[Endpoint, str, str], None] | None = None) -> MirrorResult:
     """Copy a release and every image it references to `options.to` or `options.to_dir`, each blob verified.
 
-    Blobs the target has are skipped, so a rerun resumes; an on-disk mirror's index is written last.
+    Blobs the target has are skipped, so a rerun resumes; the release is pushed last, only when every image
+    it references is complete.
 
     Args:
         registries: the registry clients (credentials, TLS, retry policy) to read and write with.
         options: source, target and limits; see `MirrorOptions`.
         progress: told of the plan, bytes and each image as it completes (nothing when None).
+        pushed: told of each manifest put, as `(target, tag or digest, digest)` (what oc prints per image).
 
     Raises:
         ConfigError: the options do not name one source and one target, or a target has a tag.
         IncompleteTransfer: some images failed; the others were copied; `error.summary` says which.
         OkdReleaseError: any other failure reading the release (PayloadError, RegistryError, ...).
     """
-    release, copies, release_target, mirrors = plan_mirror(registries, options)
-    transfer = Transfer(options.max_per_registry, progress, [options.filter_by_os] if options.filter_by_os else None,
-                        registries.options.retry, options.dry_run, retries=registries.retries)
-    summary = transfer.run(copies)
-    if options.to_dir and not options.dry_run:
-        index = {"release": f"file://{DISK_REPOSITORY}:{release_tag(release, keeps_list(release, options))}",
-                 "source": options.from_ if not options.from_dir else release.name,
-                 "version": release.payload.version, "digest": release.digest}
-        atomic_write(options.to_dir / DISK_INDEX, [json.dumps(index, indent=2).encode()])
-    return MirrorResult(release, copies, summary, release_target, mirrors)
+    plan = plan_mirror(registries, options)
+    transfer = Transfer(options.max_per_registry, progress, None, registries.options.retry, options.dry_run,
+                        retries=registries.retries, pushed=pushed, platform_filter=plan.platform_filter)
+    summary = transfer.run(plan.copies)
+    release_copy = next((copy for copy in plan.copies if copy.name == "release"), None)
+    store = release_copy.target.store if release_copy else None
+    if not options.dry_run and release_copy is not None and release_copy.tags and isinstance(store, DiskStore):
+        index = {"release": f"file://{release_copy.target.repository}:{release_copy.tags[0]}", "source": plan.origin,
+                 "version": plan.release.payload.version, "digest": plan.release.digest}
+        atomic_write(store.root / DISK_INDEX, [json.dumps(index, indent=2).encode()])
+    return MirrorResult(plan.release, plan.copies, summary, plan.release_target, plan.sources, plan.update_image,
+                        plan.mirror_prefixes, plan.to_disk)
