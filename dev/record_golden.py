@@ -71,6 +71,9 @@ def record(binary: str, work: Path) -> None:
         completed = oc(binary, *case.argv("oc", out), check=False)
         text = golden.tree(out) if case.capture == "tree" else completed.stdout
         (outputs / f"{case.name}.txt").write_text(golden.normalise(text, out))
+        if case.name == "mirror-to-dir":  # oc's own directory, uploaded by the mirror-from-oc-dir case
+            shutil.rmtree(golden.OC_DISK_MIRROR, ignore_errors=True)
+            shutil.copytree(out, golden.OC_DISK_MIRROR, symlinks=True)
         exits[case.name] = completed.returncode
         print(f"{case.name}: exit {completed.returncode}", file=sys.stderr)
     golden.write_json(ROOT / "exit-codes.json", exits)

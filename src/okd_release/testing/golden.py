@@ -37,13 +37,16 @@ PREVIOUS = "4.14.0,4.14.1"
 RELEASE = f"{SOURCE}/{RELEASE_REPOSITORY}:golden"
 NEXT_RELEASE = f"{SOURCE}/{RELEASE_REPOSITORY}:golden-next"
 RELEASES = {"golden": RELEASE, "golden-next": NEXT_RELEASE}
+# the directory oc wrote in the mirror-to-dir case, kept so that okd-release is tested uploading oc's own layout
+OC_DISK_MIRROR = Path(__file__).resolve().parents[3] / "tests" / "golden" / "oc-disk-mirror"
 
 
 @dataclass(frozen=True)
 class Case:
     """One command run by oc (`oc adm release ...`) and by okd-release (`okd-release ...`) on the same inputs.
 
-    `args` may hold `{release}`, `{next}`, `{mirror}` and `{out}` (a fresh directory); `{insecure}` becomes
+    `args` may hold `{release}`, `{next}`, `{mirror}`, `{out}` (a fresh directory) and `{oc_dir}` (`OC_DISK_MIRROR`,
+    recorded by the mirror-to-dir case); `{insecure}` becomes
     `--insecure=true` for oc and `--insecure` for okd-release. `capture` is `stdout` or `tree` (the
     listing of `{out}`, archives opened).
     """
@@ -53,7 +56,8 @@ class Case:
     capture: str = "stdout"
 
     def argv(self, tool: str, out: Path) -> list[str]:
-        values = {"release": RELEASE, "next": NEXT_RELEASE, "mirror": f"{MIRROR}/mirror/{self.name}", "out": str(out)}
+        values = {"release": RELEASE, "next": NEXT_RELEASE, "mirror": f"{MIRROR}/mirror/{self.name}", "out": str(out),
+                  "oc_dir": str(OC_DISK_MIRROR)}
         argv = []
         for arg in self.args:
             if arg == "{insecure}":
@@ -96,6 +100,9 @@ CASES = (
     _case("mirror-dry-run", "mirror", "{insecure}", "--from", "{release}", "--to", "{mirror}", "--dry-run"),
     _case("mirror-idms", "mirror", "{insecure}", "--from", "{release}", "--to", "{mirror}",
           "--print-mirror-instructions", "idms"),
+    # oc prints no mirror configuration when it uploads from a directory; okd-release does (README), so none here
+    _case("mirror-from-oc-dir", "mirror", "{insecure}", "--from-dir", "{oc_dir}", "--from",
+          f"file://openshift/release:{VERSION}-x86_64", "--to", "{mirror}", "--print-mirror-instructions", "none"),
 )
 
 
