@@ -17,7 +17,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,13 +75,22 @@ def unpack(chunks: Iterator[bytes], target: Path, select: Callable[[str], str | 
 
 def place_files(files: dict[str, bytes], target: Path) -> UnpackResult:
     """Write files held in memory, each named by one file-name component, under `target` as `unpack` does."""
+    return place_each(sorted(files.items()), target)
+
+
+def place_each(files: Iterable[tuple[str, bytes]], target: Path) -> UnpackResult:
+    """Write files made one at a time (each is written before the next is asked for, so only one is held),
+    each named by one file-name component, under `target` as `unpack` does: staged, and moved into place
+    only once `files` is exhausted without an error. A name given twice keeps its last bytes."""
     target.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)
+    written: dict[str, None] = {}
     with _staging(target) as staging:
-        for name, data in sorted(files.items()):
+        for name, data in files:
             atomic_write(staging / check_path_component(name, "payload file name"), [data])
+            written[name] = None
         _move_into_place(staging, target.resolve())
-    return UnpackResult(written=sorted(files))
+    return UnpackResult(written=list(written))
 
 
 @contextlib.contextmanager
