@@ -17,7 +17,7 @@ COMMANDS = {
     "new": ("okd_release.cli.new", "new_command", "Build a release payload and push it or write it to disk."),
     "extract": ("okd_release.cli.extract", "extract_command", "Write a release's manifests, one file, or its tools."),
     "mirror": ("okd_release.cli.mirror", "mirror_command", "Copy a release and its images to a registry or a directory."),
-    "plan": ("okd_release.cli.plan", "plan_command", "Show the order in which the CVO applies a release, and what an update changes."),
+    "plan": ("okd_release.cli.plan", "plan_command", "The order in which the CVO applies a release, and what an update changes."),
     "lint": ("okd_release.cli.plan", "lint_command", "Find manifests the CVO would reject or mishandle."),
     "source": ("okd_release.cli.source", "source_command", "Show the source of one image of a release and how to get it."),
     "image": ("okd_release.cli.image", "image_group", "Inspect or copy one image or manifest list."),
