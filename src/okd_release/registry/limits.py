@@ -79,23 +79,20 @@ def _arm(seconds: float) -> None:
         _CURRENT.until, _CURRENT.seconds = until, seconds
 
 
-def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
-    """The timeout for one network operation: the configured one, shortened to what is left of the deadline."""
+def _bounded(timeout: float | None, error: type[Exception]) -> tuple[float | None, bool]:
+    """The timeout for one network operation: the configured one, shortened to what is left of the deadline;
+    and whether the deadline is what bounds it (so a timeout then is the deadline's)."""
     until = _CURRENT.until
     if until is None:
-        return timeout
+        return timeout, False
     remaining = until - time.monotonic()
     if remaining <= 0:
         raise error(_expired())
-    return remaining if timeout is None else min(timeout, remaining)
+    return (remaining, True) if timeout is None or remaining <= timeout else (timeout, False)
 
 
 def _expired() -> str:
     return f"no complete answer within {_CURRENT.seconds:g}s (request deadline)"
-
-
-def _passed() -> bool:
-    return _CURRENT.until is not None and time.monotonic() >= _CURRENT.until
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -103,18 +100,20 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bounded, by_deadline = _bounded(timeout, httpcore.ReadTimeout)
         try:
-            return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+            return self._inner.read(max_bytes, bounded)
         except httpcore.ReadTimeout:
-            if _passed():
+            if by_deadline:
                 raise httpcore.ReadTimeout(_expired()) from None
             raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        bounded, by_deadline = _bounded(timeout, httpcore.WriteTimeout)
         try:
-            self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+            self._inner.write(buffer, bounded)
         except httpcore.WriteTimeout:
-            if _passed():
+            if by_deadline:
                 raise httpcore.WriteTimeout(_expired()) from None
             raise
 
@@ -123,7 +122,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout))
+        inner = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)[0])
         return _DeadlineStream(inner)
 
     def get_extra_info(self, info: str) -> Any:
@@ -138,12 +137,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)[0]
         return _DeadlineStream(self._inner.connect_tcp(host, port, bounded, local_address, socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)[0]
         return _DeadlineStream(self._inner.connect_unix_socket(path, bounded, socket_options))
 
     def sleep(self, seconds: float) -> None:
