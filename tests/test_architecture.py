@@ -22,12 +22,13 @@ ALLOWED = {
     "release.info": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.new": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.extract": {"base", "registry", "image", "stores", "transfer", "release.payload"},
-    "release.mirror": {"base", "registry", "image", "stores", "transfer", "release.payload"},
+    "release.mirror": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.signatures"},
     "release.cvo": {"base", "registry", "image", "stores", "transfer", "release.payload"},
+    "release.signatures": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.history": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "testing": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.new", "release.extract"},
     "cli": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.info", "release.new",
-            "release.extract", "release.mirror", "release.cvo", "release.history", "testing"},
+            "release.extract", "release.mirror", "release.cvo", "release.history", "release.signatures", "testing"},
 }
 
 

@@ -19,6 +19,7 @@ COMMANDS = {
     "mirror": ("okd_release.cli.mirror", "mirror_command", "Copy a release and its images to a registry or a directory."),
     "plan": ("okd_release.cli.plan", "plan_command", "The order in which the CVO applies a release, and what an update changes."),
     "lint": ("okd_release.cli.plan", "lint_command", "Find manifests the CVO would reject or mishandle."),
+    "verify": ("okd_release.cli.verify", "verify_command", "Check a release's signatures as the cluster-version operator does."),
     "source": ("okd_release.cli.source", "source_command", "Show the source of one image of a release and how to get it."),
     "image": ("okd_release.cli.image", "image_group", "Inspect or copy one image or manifest list."),
     "sample": ("okd_release.cli.sample", "sample_command", "Push a synthetic sample release's images (for demos and tests)."),
