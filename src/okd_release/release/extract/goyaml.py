@@ -53,7 +53,7 @@ for _value, _tag, _words in (
 ):
     for _word in _words.split():
         _RESOLVE_MAP[_word] = (_tag, _value)
-_RESOLVE_MAP[""] = (NULL_TAG, None)
+_HINTS = frozenset("+-0123456789yYnNtTfFoO~.")
 
 _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _GO_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
@@ -120,14 +120,18 @@ def _is_timestamp(text: str) -> bool:
 
 def resolve(text: str) -> tuple[str, Any]:
     """The tag and value go-yaml v2 gives a plain scalar (resolve.go)."""
+    if not text:
+        return NULL_TAG, None
+    hint = text[0]
+    if hint not in _HINTS:  # go-yaml looks a scalar up only by its first character: `<<` is a string to it
+        return STR_TAG, text
     if text in _RESOLVE_MAP:
         return _RESOLVE_MAP[text]
-    hint = text[:1]
     if hint == ".":
         value = _go_parse_float(text)
         if value is not None:
             return FLOAT_TAG, value
-    elif hint and hint in "+-0123456789":
+    elif hint in "+-0123456789":
         if _is_timestamp(text):
             return TIMESTAMP_TAG, text
         plain = text.replace("_", "")
@@ -167,7 +171,7 @@ class _GoLoader(_PlainLoader):
         # go-yaml v2 merges `<<` keys in place: the merged keys override the keys before them
         merged: list[tuple[Any, Any]] = []
         for key, value in node.value:
-            if key.tag == MERGE_TAG:
+            if isinstance(key, ScalarNode) and key.value == "<<" and (key.style is None or key.tag == MERGE_TAG):
                 sources = value.value if value.tag == "tag:yaml.org,2002:seq" else [value]
                 for source in sources:
                     if not isinstance(source, MappingNode):
@@ -302,6 +306,33 @@ def _through_json(value: Any, where: str, float_text: bool) -> Any:
     return value
 
 
+_RAW_BREAKS = re.compile("[ \t]*([\x85\u2028\u2029])([ \t\x85\u2028\u2029]*)")
+
+
+def _fold(match: re.Match[str]) -> str:
+    """YAML's folding of a line break inside a double-quoted scalar (a NEL reads as `\\n`, LS and PS as themselves)."""
+    def normal(c: str) -> str:
+        return "\n" if c == "\x85" else c
+
+    trailing = "".join(normal(c) for c in match.group(2) if c not in " \t")
+    leading = normal(match.group(1))
+    if leading == "\n":
+        return trailing or " "
+    return leading + trailing
+
+
+def _json_string(value: Any) -> Any:
+    """A string of a JSON manifest as go-yaml reads it: JSON is YAML to it, and a raw NEL, LS or PS in a
+    string is a line break, folded as YAML folds one (JSON allows them raw; they are rare)."""
+    if isinstance(value, str):
+        return _RAW_BREAKS.sub(_fold, value) if _RAW_BREAKS.search(value) else value
+    if isinstance(value, dict):
+        return {_json_string(k): _json_string(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_string(item) for item in value]
+    return value
+
+
 def _json_number(text: str) -> Any:
     tag, value = resolve(text)
     return value if tag in (INT_TAG, FLOAT_TAG) else text
@@ -328,7 +359,7 @@ def decode_documents(data: bytes, where: str) -> list[Any]:
                 if index >= len(text):
                     break
                 value, index = decoder.raw_decode(text, index)
-                documents.append(_through_json(value, where, float_text=False))
+                documents.append(_through_json(_json_string(value), where, float_text=False))
         except (UnicodeDecodeError, ValueError) as error:
             raise GoYamlError(f"{where}: {error}") from None
     else:

@@ -460,8 +460,15 @@ def _write_tar_gz(path: Path, target: Target, found: _Found) -> None:
         out.write(gotar.TRAILER)
 
 
+def _dos_date_time(mtime: int) -> tuple[int, int, int, int, int, int]:
+    """Go's timeToMsDosTime, which wraps a year before 1980 around (1970 is written as 2098, as oc's zips show)."""
+    moment = time.gmtime(mtime)
+    packed = (moment.tm_mday + (moment.tm_mon << 5) + ((moment.tm_year - 1980) << 9)) & 0xFFFF
+    return 1980 + (packed >> 9), (packed >> 5) & 15, packed & 31, moment.tm_hour, moment.tm_min, moment.tm_sec // 2 * 2
+
+
 def _zip_info(name: str, mtime: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, time.gmtime(max(mtime, 315532800))[:6])  # DOS dates start in 1980
+    info = zipfile.ZipInfo(name, _dos_date_time(mtime))
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3
     info.external_attr = (0o100755 << 16)  # oc: SetMode(0755) for both entries
