@@ -4,6 +4,7 @@ exported by `mirror` as oc exports them, and `extract --tools --signing-key`."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import json
@@ -391,3 +392,67 @@ def test_signature_configmap_is_byte_for_byte_what_oc_writes() -> None:
         '"binaryData":{"' + prefix + '-1":"Zmlyc3Q=","' + prefix + '-2":"AHNlY29uZA=="}}\n'
     ).encode()
     assert signature_file_name(digest) == "signature-sha256-0123456789abcdef.json"
+
+
+# -- mirror -----------------------------------------------------------------------------------------------------
+def test_mirror_to_dir_exports_the_signatures_as_oc_does(releases: Releases, gpg: Gpg, store: SignatureStore,
+                                                         tmp_path: Path) -> None:
+    digest = digest_of(releases.signed)
+    signature = gpg.sign(SIGNER, simple_signing(digest))
+    store.publish(digest, gpg.sign(STRANGER, simple_signing(digest)), signature)
+    result = run_cli("mirror", "--insecure", "--from", releases.signed, "--to-dir", str(tmp_path / "mirror"))
+    assert result.returncode == 0, result.stderr
+    exported = tmp_path / "mirror" / "config" / f"signature-sha256-{digest[7:23]}.json"
+    assert exported.read_bytes() == signature_configmap(digest, [signature])  # only the one that verified
+    assert json.loads(exported.read_bytes())["binaryData"] == {
+        f"sha256-{digest[7:]}-1": base64.b64encode(signature).decode()}
+    assert oct(exported.stat().st_mode & 0o777) == "0o640"
+    assert result.stdout.endswith(f"Configmap signature file {exported} created\n")
+
+
+def test_from_dir_upload_verifies_with_the_exported_signatures_and_carries_them(
+        releases: Releases, gpg: Gpg, store: SignatureStore, tmp_path: Path) -> None:
+    digest = digest_of(releases.signed)
+    signature = gpg.sign(SIGNER, simple_signing(digest))
+    store.publish(digest, signature)
+    mirror = tmp_path / "mirror"
+    assert run_cli("mirror", "--insecure", "--from", releases.signed, "--to-dir", str(mirror)).returncode == 0
+    store.publish(digest)  # the air-gapped side cannot reach the store: the disk mirror's own signatures serve
+    carried = tmp_path / "carried"
+    result = run_cli("mirror", "--insecure", "--from-dir", str(mirror), "--to", f"{releases.host}/okd/uploaded",
+                     "--release-image-signature-to-dir", str(carried))
+    assert result.returncode == 0, result.stderr
+    assert (carried / signature_file_name(digest)).read_bytes() == signature_configmap(digest, [signature])
+    assert f"To apply signature configmaps use 'oc apply' on files found in {carried}\n" in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["stranger", "other-digest"])
+def test_mirror_stops_before_copying_a_release_that_fails_verification(releases: Releases, gpg: Gpg,
+                                                                       store: SignatureStore, tmp_path: Path,
+                                                                       bad: str) -> None:
+    digest = digest_of(releases.signed)
+    store.publish(digest, gpg.sign(STRANGER, simple_signing(digest)) if bad == "stranger" else
+                  gpg.sign(SIGNER, simple_signing(digest_of(releases.unsigned))))
+    target = tmp_path / "mirror"
+    result = run_cli("mirror", "--insecure", "--from", releases.signed, "--to-dir", str(target))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: release {digest} is not verified: ")
+    assert line.endswith("(pass --allow-unverified to go on without verification)")
+    assert not target.exists()  # nothing copied, nothing exported
+
+    allowed = run_cli("mirror", "--insecure", "--from", releases.signed, "--to-dir", str(target), "--allow-unverified")
+    assert allowed.returncode == 0, allowed.stderr
+    assert f"warning: release {digest} is not verified" in allowed.stderr
+    assert (target / "v2").is_dir() and not (target / "config").exists()
+
+
+def test_mirror_of_a_release_without_verification_config_map_is_unverified_as_in_oc(releases: Releases,
+                                                                                    tmp_path: Path) -> None:
+    target = tmp_path / "mirror"
+    result = run_cli("mirror", "--insecure", "--from", releases.unsigned, "--to-dir", str(target))
+    assert result.returncode == 0, result.stderr
+    assert ("warning: No release authenticity verification is configured, all releases are considered unverified"
+            in result.stderr)
+    assert (target / "v2").is_dir() and not (target / "config").exists()
+    assert "Configmap signature file" not in result.stdout

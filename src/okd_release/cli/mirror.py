@@ -47,6 +47,11 @@ _REFUSED = {
                    "or not at all (none).")
 @click.option("--write-mirror-instructions", "instructions_dir", type=click.Path(file_okay=False),
               help="Also write the install-config snippet and the cluster resource as files here.")
+@click.option("--release-image-signature-to-dir", "signature_dir", type=click.Path(file_okay=False),
+              help="Export the release's verified signatures here as a ConfigMap file, as oc does "
+                   "(default: <to-dir>/config with --to-dir).")
+@click.option("--allow-unverified", is_flag=True,
+              help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
 @click.option("--to-image-stream", hidden=True)
 @click.option("--overwrite", is_flag=True, hidden=True)
 @click.option("--apply-release-image-signature", is_flag=True, hidden=True)
@@ -56,7 +61,8 @@ _REFUSED = {
 def mirror_command(release: str | None, from_: str | None, from_dir: str | None, to: str | None,
                    to_release_image: str | None, to_dir: str | None, skip_release_image: bool, to_mirror: bool,
                    dry_run: bool, max_per_registry: int, keep_manifest_list: bool, filter_by_os: str | None,
-                   instructions: str, instructions_dir: str | None, to_image_stream: str | None, overwrite: bool,
+                   instructions: str, instructions_dir: str | None, signature_dir: str | None, allow_unverified: bool,
+                   to_image_stream: str | None, overwrite: bool,
                    apply_release_image_signature: bool, output: str | None, registry_config: str | None,
                    insecure: bool, ca_file: str | None, loglevel: int) -> None:
     """Copy a release and every image it references, resumably, each blob verified.
@@ -102,6 +108,7 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
         to_release_image=to_release_image, to_dir=Path(to_dir) if to_dir else None,
         skip_release_image=skip_release_image, dry_run=dry_run, max_per_registry=max_per_registry,
         keep_manifest_list=keep_manifest_list, filter_by_os=filter_by_os,
+        release_image_signature_to_dir=Path(signature_dir) if signature_dir else None, allow_unverified=allow_unverified,
     )
     with make_registries(registry_config, insecure, ca_file, loglevel, max_connections=max_per_registry * 2 + 4) \
             as registries:
@@ -129,6 +136,7 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
     else:
         _print_summary(result)
     click.echo(_success_text(result, instructions, to_dir), nl=False)
+    _print_signatures(result)
     if result.to_disk and not dry_run:
         click.echo("info: okd-release uploads it with: okd-release mirror "
                    f"--from-dir={to_dir or '.'} --to=REGISTRY/REPOSITORY", err=True)
@@ -139,6 +147,16 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
         name = "imagedigestmirrorset.yaml" if instructions == "idms" else "imagecontentsourcepolicy.yaml"
         (directory / name).write_text(cluster_resource(result.sources, instructions))
         click.echo(f"info: wrote mirror configuration to {directory}", err=True)
+
+
+def _print_signatures(result: MirrorResult) -> None:
+    """oc's lines for exported signatures (stdout), and why a release is unverified (stderr)."""
+    if result.signatures is not None and result.signatures.warning:
+        click.echo(f"warning: {result.signatures.warning}", err=True)
+    if result.signature_file is not None:
+        if not result.to_disk:
+            click.echo(f"\n\nTo apply signature configmaps use 'oc apply' on files found in {result.signature_file.parent}\n")
+        click.echo(f"Configmap signature file {result.signature_file} created")
 
 
 def _print_pushed(target: Endpoint, reference: str, digest: str) -> None:

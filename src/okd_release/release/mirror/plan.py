@@ -33,6 +33,12 @@ from okd_release.reference import Reference
 from okd_release.registry.session import Registries
 from okd_release.release.mirror.instructions import MirrorSource, mirror_sources
 from okd_release.release.payload.source import ReleaseImage, open_release
+from okd_release.release.signatures.release import (
+    SignatureCheck,
+    check_mirrored_release,
+    export_signatures,
+    signatures_dir,
+)
 from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
 
@@ -68,6 +74,9 @@ class MirrorOptions:
         filter_by_os: a regular expression over `os/arch[/variant]` (`--filter-by-os`); when given, each
             manifest list is copied as its one matching image. It also chooses the release image whose
             payload is read (default: this machine's platform).
+        release_image_signature_to_dir: export the release's verified signatures here, as oc's ConfigMap file
+            (`--release-image-signature-to-dir`; default `<to_dir>/config`).
+        allow_unverified: mirror a release that fails signature verification (`--allow-unverified`).
     """
 
     from_: str | None = None
@@ -80,6 +89,8 @@ class MirrorOptions:
     max_per_registry: int = 6
     keep_manifest_list: bool = False
     filter_by_os: str | None = None
+    release_image_signature_to_dir: Path | None = None
+    allow_unverified: bool = False
 
 
 @dataclass(repr=False)
@@ -95,6 +106,8 @@ class MirrorResult:
         update_image: the release target as oc prints it after `Update image:` (no `file://`).
         mirror_prefixes: what oc prints after `Mirror prefix:` (`to`, and `to_release_image`).
         to_disk: the target is a `file://` directory.
+        signatures: the release's signature check (its verification, or why it is unverified).
+        signature_file: the ConfigMap file its signatures were exported to (None: not exported).
     """
 
     release: ReleaseImage
@@ -105,6 +118,8 @@ class MirrorResult:
     update_image: str = ""
     mirror_prefixes: list[str] = field(default_factory=list)
     to_disk: bool = False
+    signatures: SignatureCheck | None = None
+    signature_file: Path | None = None
 
     def __repr__(self) -> str:
         # short: the release holds the whole payload, which would print tens of KB
@@ -336,9 +351,11 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
     Raises:
         ConfigError: the options do not name one source and one target, or a target has a tag.
         IncompleteTransfer: some images failed; the others were copied; `error.summary` says which.
+        UnverifiedRelease: the release fails signature verification (unless `allow_unverified`); nothing copied.
         OkdReleaseError: any other failure reading the release (PayloadError, RegistryError, ...).
     """
     plan = plan_mirror(registries, options)
+    signatures = check_mirrored_release(plan.release, registries.options, options.from_dir, options.allow_unverified)
     transfer = Transfer(options.max_per_registry, progress, None, registries.options.retry, options.dry_run,
                         retries=registries.retries, pushed=pushed, platform_filter=plan.platform_filter)
     summary = transfer.run(plan.copies)
@@ -348,5 +365,7 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
         index = {"release": f"file://{release_copy.target.repository}:{release_copy.tags[0]}", "source": plan.origin,
                  "version": plan.release.payload.version, "digest": plan.release.digest}
         atomic_write(store.root / DISK_INDEX, [json.dumps(index, indent=2).encode()])
+    exported = None if options.dry_run else \
+        export_signatures(signatures, signatures_dir(options.to_dir, options.release_image_signature_to_dir))
     return MirrorResult(plan.release, plan.copies, summary, plan.release_target, plan.sources, plan.update_image,
-                        plan.mirror_prefixes, plan.to_disk)
+                        plan.mirror_prefixes, plan.to_disk, signatures, exported)
