@@ -11,6 +11,7 @@ rpm database made by Debian's rpm tools.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -536,3 +537,47 @@ def test_the_demo_walks_the_loop_from_source_to_changelog(sample_release, tmp_pa
     shown = capsys.readouterr().out
     assert "* [OCPBUGS-42](https://issues.redhat.com/browse/OCPBUGS-42): fix the login redirect #42\n" in shown
     assert shown.rstrip().endswith("OCPBUGS-42")  # the --bugs step
+
+
+def test_rpmdb_streams_a_large_layer_with_bounded_memory(loop: Loop, sample_release, plain_registries_module,
+                                                         tmp_path: Path) -> None:
+    from tests.conftest import measure_cli_process
+
+    filler = tmp_path / "filler"
+    with open(filler, "wb") as handle:
+        for _ in range(160):
+            handle.write(os.urandom(1 << 20))
+    database = rpm_database(tmp_path / "rpm", OS_NEW)
+    image = push_component(plain_registries_module, sample_release.host, "history/big-os", "v1", os_labels("39.1.0-0"), [
+        [LayerEntry.directory("usr/share/rpm/"), LayerEntry.file(RPMDB, database.read_bytes())],
+        [LayerEntry("usr/share/big/filler.bin", source=filler)],  # on top: streamed through, not held
+    ])
+    filler.unlink()
+    release = run_cli("new", "--insecure", "--from-release", loop.new, "--to-image",
+                      f"{sample_release.host}/history/release:big-os", f"machine-os-content={image}")
+    assert release.returncode == 0, release.stderr
+    code, stderr, peak_mb = measure_cli_process("info", "--insecure", "--rpmdb", "--rpmdb-cache", str(tmp_path / "c"),
+                                                release.stdout.strip())
+    assert code == 0, stderr
+    assert peak_mb < 120, f"peak RSS {peak_mb:.0f} MB for a 160 MB layer"
+
+
+def test_extract_git_from_a_payload_directory_shares_one_clone_between_spellings_of_a_repository(tmp_path: Path) -> None:
+    from tests.history_repos import Repo
+
+    upstream = Repo(tmp_path / "up" / "tool")
+    commit = upstream.commit("main.go", "package main\n", "Tool (#1)")
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    tags = [{"name": name, "from": {"kind": "DockerImage", "name": "example.com/x@sha256:" + digit * 64},
+             "annotations": {ANNOTATION_SOURCE: location, ANNOTATION_COMMIT: commit}}
+            for name, digit, location in (("a", "1", f"file://{upstream.path}"), ("b", "2", f"file://{upstream.path}.git"))]
+    tags.append({"name": "c", "from": {"kind": "DockerImage", "name": "example.com/x@sha256:" + "3" * 64}})
+    (payload / "image-references").write_text(json.dumps({
+        "kind": "ImageStream", "apiVersion": "image.openshift.io/v1", "metadata": {"name": "4.15.0"}, "spec": {"tags": tags}}))
+    (tmp_path / "up" / "tool.git").symlink_to(upstream.path)
+    result = run_cli("extract", "--git", str(tmp_path / "src"), "--from-dir", str(payload))
+    clone = tmp_path / "src" / str(upstream.path).lstrip("/")
+    assert (result.returncode, result.stdout) == (0, f"{clone}\n{clone}\n"), result.output
+    assert result.stderr == "warning: Tag c has no source info\n"
+    assert _head(clone) == commit

@@ -22,7 +22,7 @@ from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
 from okd_release.release.history import changelog, rpmdb
-from okd_release.release.history.git import ensure_clone
+from okd_release.release.history.git import clone_path, ensure_clone
 from okd_release.release.info.describe import ReleaseInfo, describe
 from okd_release.release.payload.components import resolve
 from okd_release.release.payload.model import (
@@ -259,10 +259,16 @@ def _extract_git(git: str, output: str | None, image: str | None, from_: str | N
     sources = _sources(release.payload.image_references.tags)
     root = Path(git)
     root.mkdir(parents=True, exist_ok=True)
+    # `x` and `x.git` share a clone: repositories of one clone are done one after another, clones in parallel
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for repository, commit in sources.items():
+        groups.setdefault(_clone_key(root, repository), []).append((repository, commit))
     with ThreadPoolExecutor(max_workers=CLONE_WORKERS) as pool:
-        results = list(pool.map(lambda item: _clone(root, item[0], item[1], output == "commit"), sources.items()))
+        done = list(pool.map(lambda group: [(repo, _clone(root, repo, commit, output == "commit"))
+                                            for repo, commit in group], groups.values()))
+    results = dict(pair for group in done for pair in group)
     failed = False
-    for line, error in results:  # in the release's order, whatever order the clones finished in
+    for line, error in (results[repository] for repository in sources):  # the release's order
         if error:
             click.echo(f"error: {error}", err=True)
             failed = True
@@ -270,6 +276,13 @@ def _extract_git(git: str, output: str | None, image: str | None, from_: str | N
             click.echo(line)
     if failed:
         sys.exit(1)
+
+
+def _clone_key(root: Path, repository: str) -> str:
+    try:
+        return str(clone_path(root, repository))
+    except OkdReleaseError:
+        return repository
 
 
 def _sources(tags: tuple[ImageTag, ...]) -> dict[str, str]:
