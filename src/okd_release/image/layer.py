@@ -18,6 +18,7 @@ from typing import IO, BinaryIO
 from okd_release import mediatypes
 from okd_release.content import Descriptor
 from okd_release.errors import ManifestError
+from okd_release.image import gotar
 
 FIXED_MTIME = 0
 COPY_BUFFER = 1024 * 1024
@@ -33,14 +34,15 @@ class LayerEntry:
     mode: int = 0o644
     kind: bytes = tarfile.REGTYPE
     linkname: str = ""
+    mtime: float | None = None  # None: the layer's mtime
 
     @classmethod
-    def directory(cls, name: str, mode: int = 0o755) -> LayerEntry:
-        return cls(name, mode=mode, kind=tarfile.DIRTYPE)
+    def directory(cls, name: str, mode: int = 0o755, mtime: float | None = None) -> LayerEntry:
+        return cls(name, mode=mode, kind=tarfile.DIRTYPE, mtime=mtime)
 
     @classmethod
-    def file(cls, name: str, data: bytes, mode: int = 0o644) -> LayerEntry:
-        return cls(name, data=data, mode=mode)
+    def file(cls, name: str, data: bytes, mode: int = 0o644, mtime: float | None = None) -> LayerEntry:
+        return cls(name, data=data, mode=mode, mtime=mtime)
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,49 @@ def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIX
     )
 
 
+def build_go_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME) -> BuiltLayer:
+    """Write a tar.gz whose tar is byte for byte what Go's archive/tar writes for the same headers (oc's
+    payload layer): see `gotar`. The gzip stream is zlib's, so only the uncompressed bytes (the diff_id) match Go's."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=directory, suffix=".layer")
+    with os.fdopen(handle, "wb") as out:
+        compressed = _HashingWriter(out)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=6) as gz:
+            uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
+            for entry in entries:
+                _add_go(uncompressed, entry, mtime)
+            uncompressed.write(gotar.TRAILER)
+    return BuiltLayer(
+        Path(name), "sha256:" + compressed.hash.hexdigest(), compressed.size, "sha256:" + uncompressed.hash.hexdigest()
+    )
+
+
+def _add_go(out: _HashingWriter, entry: LayerEntry, mtime: int) -> None:
+    seconds = entry.mtime if entry.mtime is not None else mtime
+    if entry.kind != tarfile.REGTYPE:
+        out.write(gotar.header(entry.name, entry.mode, 0, seconds, entry.kind, entry.linkname))
+        return
+    if entry.source is None:
+        data = entry.data or b""
+        out.write(gotar.header(entry.name, entry.mode, len(data), seconds, entry.kind))
+        out.write(data + gotar.padding(len(data)))
+        return
+    with open(entry.source, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        out.write(gotar.header(entry.name, entry.mode, size, seconds, entry.kind))
+        copied = 0
+        while copied < size and (chunk := source.read(min(COPY_BUFFER, size - copied))):
+            out.write(chunk)
+            copied += len(chunk)
+    if copied != size:
+        raise OSError(f"{entry.source} changed size while it was added to a layer")
+    out.write(gotar.padding(size))
+
+
 def _add(tar: tarfile.TarFile, entry: LayerEntry, mtime: int) -> None:
     info = tarfile.TarInfo(entry.name)
-    info.mode, info.type, info.mtime, info.linkname = entry.mode, entry.kind, mtime, entry.linkname
+    info.mode, info.type, info.linkname = entry.mode, entry.kind, entry.linkname
+    info.mtime = entry.mtime if entry.mtime is not None else mtime
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     if entry.kind != tarfile.REGTYPE:
@@ -169,11 +211,13 @@ MAX_FILES_TOTAL = 256 * 1024 * 1024  # a payload's manifests are tens of MiB; gi
 
 
 def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str = "layer",
-               limit: int = MAX_FILE, total_limit: int = MAX_FILES_TOTAL) -> dict[str, bytes]:
+               limit: int = MAX_FILE, total_limit: int = MAX_FILES_TOTAL,
+               mtimes: dict[str, float] | None = None) -> dict[str, bytes]:
     """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified.
 
     Memory is bounded: a file over `limit` bytes, or files adding up to more than `total_limit`, are a
-    ManifestError naming `what`, raised before the file that would cross the bound is read.
+    ManifestError naming `what`, raised before the file that would cross the bound is read. `mtimes`, when
+    given, receives each file's modification time (seconds since the epoch).
     """
     found: dict[str, bytes] = {}
     total = 0
@@ -189,4 +233,6 @@ def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str
                 handle = tar.extractfile(member)
                 assert handle is not None
                 found[name] = handle.read()
+                if mtimes is not None:
+                    mtimes[name] = float(member.mtime)
     return found
