@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -13,6 +13,7 @@ import msgspec
 from okd_release import names
 from okd_release.documents import decode_json, decode_json_or_yaml
 from okd_release.errors import PayloadError, UnsafeName
+from okd_release.image import gojson
 from okd_release.image.layer import LayerEntry
 from okd_release.release.payload.versions import parse_versions
 
@@ -53,27 +54,68 @@ class ObjectReferenceDocument(msgspec.Struct, frozen=True):
     name: str = ""
 
 
-class TagDocument(msgspec.Struct, frozen=True, rename={"source": "from"}):
+class TagImportPolicyDocument(msgspec.Struct, frozen=True, rename="camel"):
+    insecure: bool = False
+    scheduled: bool = False
+    import_mode: str = ""
+
+
+class TagReferencePolicyDocument(msgspec.Struct, frozen=True):
+    type: str = ""
+
+
+class TagDocument(msgspec.Struct, frozen=True, rename={"source": "from", "import_policy": "importPolicy",
+                                                        "reference_policy": "referencePolicy"}):
     name: str
     source: ObjectReferenceDocument | None = None
     annotations: dict[str, str] | None = None
+    reference: bool = False
+    generation: int | None = None
+    import_policy: TagImportPolicyDocument | None = None
+    reference_policy: TagReferencePolicyDocument | None = None
 
 
 class ImageStreamSpecDocument(msgspec.Struct, frozen=True):
     tags: list[TagDocument] | None = None
 
 
-class ObjectMetaDocument(msgspec.Struct, frozen=True):
+class TagEventDocument(msgspec.Struct, frozen=True, rename="camel"):
+    docker_image_reference: str = ""
+    image: str = ""
+    generation: int = 0
+
+
+class TagEventConditionDocument(msgspec.Struct, frozen=True):
+    type: str = ""
+    status: str = ""
+
+
+class NamedTagEventListDocument(msgspec.Struct, frozen=True):
+    tag: str = ""
+    items: list[TagEventDocument] | None = None
+    conditions: list[TagEventConditionDocument] | None = None
+
+
+class ImageStreamStatusDocument(msgspec.Struct, frozen=True, rename="camel"):
+    docker_image_repository: str = ""
+    public_docker_image_repository: str = ""
+    tags: list[NamedTagEventListDocument] | None = None
+
+
+class ObjectMetaDocument(msgspec.Struct, frozen=True, rename={"creation_timestamp": "creationTimestamp"}):
     name: str = ""
+    creation_timestamp: str | None = None
     annotations: dict[str, str] | None = None
 
 
-class ImageStreamDocument(msgspec.Struct, frozen=True):
+class ImageStreamDocument(msgspec.Struct, frozen=True, rename={"api_version": "apiVersion"}):
     """image-references (or an ImageStream file) as JSON or YAML has it; null stands for absent."""
 
     kind: str = ""
+    api_version: str = ""
     metadata: ObjectMetaDocument | None = None
     spec: ImageStreamSpecDocument | None = None
+    status: ImageStreamStatusDocument | None = None
 
 
 class ReleaseMetadataDocument(msgspec.Struct, frozen=True):
@@ -95,28 +137,69 @@ def _checked(check: Callable[[object, str], str], value: str, what: str, where: 
 
 
 @dataclass(frozen=True)
+class TagPolicy:
+    """What else a tag of an ImageStream carries, kept as the input had it (oc copies the tag)."""
+
+    reference: bool = False
+    generation: int | None = None
+    import_policy: dict[str, Any] = field(default_factory=dict)  # insecure, scheduled, importMode; set ones only
+    reference_type: str = ""
+
+    @classmethod
+    def of(cls, tag: TagDocument) -> TagPolicy:
+        imports = tag.import_policy or TagImportPolicyDocument()
+        policy = {key: value for key, value in (("insecure", imports.insecure), ("scheduled", imports.scheduled),
+                                                ("importMode", imports.import_mode)) if value}
+        return cls(tag.reference, tag.generation, policy, tag.reference_policy.type if tag.reference_policy else "")
+
+
+NO_POLICY = TagPolicy()
+
+
+@dataclass(frozen=True)
 class ImageTag:
     """One component of a release: `name` pointing at `pullspec`, with build annotations."""
 
     name: str
     pullspec: str
     annotations: dict[str, str] = field(default_factory=dict)
+    policy: TagPolicy = NO_POLICY
 
     def to_json(self) -> dict[str, Any]:
-        value: dict[str, Any] = {"name": self.name}
-        if self.annotations:
-            value["annotations"] = dict(sorted(self.annotations.items()))
-        value["from"] = {"kind": "DockerImage", "name": self.pullspec}
+        """The tag as oc writes it (TagReference's fields in Go's order; annotations null when none)."""
+        value: dict[str, Any] = {"name": self.name,
+                                 "annotations": gojson.sorted_map(self.annotations) if self.annotations else None,
+                                 "from": {"kind": "DockerImage", "name": self.pullspec}}
+        if self.policy.reference:
+            value["reference"] = True
+        value["generation"] = self.policy.generation
+        value["importPolicy"] = dict(self.policy.import_policy)
+        value["referencePolicy"] = {"type": self.policy.reference_type}
         return value
 
 
 @dataclass(frozen=True)
+class StreamStatus:
+    """An ImageStream's status: its repositories, and the images its tags were imported as (an input of `new -f`)."""
+
+    docker_image_repository: str = ""
+    public_docker_image_repository: str = ""
+    tags: tuple[NamedTagEventListDocument, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImageStream:
-    """image-references: the components of a release (or of an operator's placeholders)."""
+    """image-references: the components of a release (or of an operator's placeholders).
+
+    `created` is metadata.creationTimestamp (RFC 3339, None when absent): the release's build time.
+    """
 
     name: str
     tags: tuple[ImageTag, ...]
     annotations: dict[str, str] = field(default_factory=dict)
+    created: str | None = None
+    status: StreamStatus = StreamStatus()
+    api_version: str = "image.openshift.io/v1"
 
     def tag(self, name: str) -> ImageTag | None:
         return next((t for t in self.tags if t.name == name), None)
@@ -150,25 +233,33 @@ class ImageStream:
             source = entry.source or ObjectReferenceDocument(name="")
             if source.kind != "DockerImage" or not source.name:
                 raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
-            tags.append(ImageTag(name, source.name, dict(entry.annotations or {})))
+            tags.append(ImageTag(name, source.name, dict(entry.annotations or {}), TagPolicy.of(entry)))
         metadata = document.metadata or ObjectMetaDocument()
         if metadata.name:
             _checked(names.check_tag, metadata.name, "release name", where, "$.metadata.name")
-        return cls(metadata.name, tuple(tags), dict(metadata.annotations or {}))
+        status = document.status or ImageStreamStatusDocument()
+        return cls(metadata.name, tuple(tags), dict(metadata.annotations or {}), metadata.creation_timestamp,
+                   StreamStatus(status.docker_image_repository, status.public_docker_image_repository,
+                                tuple(status.tags or ())), document.api_version)
 
     def to_json(self) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"name": self.name, "creationTimestamp": None}
+        """The ImageStream as oc writes image-references: Go's field order, empty fields as Go leaves them."""
+        metadata: dict[str, Any] = {"name": self.name} if self.name else {}
+        metadata["creationTimestamp"] = self.created
         if self.annotations:
-            metadata["annotations"] = dict(sorted(self.annotations.items()))
-        return {
-            "kind": "ImageStream",
-            "apiVersion": "image.openshift.io/v1",
-            "metadata": metadata,
-            "spec": {"lookupPolicy": {"local": False}, "tags": [t.to_json() for t in self.tags]},
-        }
+            metadata["annotations"] = gojson.sorted_map(self.annotations)
+        spec: dict[str, Any] = {"lookupPolicy": {"local": False}}
+        if self.tags:
+            spec["tags"] = [t.to_json() for t in self.tags]
+        status: dict[str, Any] = {"dockerImageRepository": self.status.docker_image_repository}
+        if self.status.public_docker_image_repository:
+            status["publicDockerImageRepository"] = self.status.public_docker_image_repository
+        return {"kind": "ImageStream", "apiVersion": "image.openshift.io/v1", "metadata": metadata, "spec": spec,
+                "status": status}
 
     def encode(self) -> bytes:
-        return (json.dumps(self.to_json(), indent=2) + "\n").encode()
+        """image-references as oc writes it: json.MarshalIndent with two spaces, no newline at the end."""
+        return gojson.marshal_indent(self.to_json())
 
 
 @dataclass(frozen=True)
@@ -188,23 +279,46 @@ class ReleaseMetadata:
         return cls(document.version, tuple(document.previous or ()), tuple(document.next or ()), dict(document.metadata or {}))
 
     def encode(self) -> bytes:
-        document: dict[str, Any] = {"kind": METADATA_KIND, "version": self.version}
-        if self.previous:
-            document["previous"] = list(self.previous)
+        """release-metadata as oc writes it: `previous` always (`[]` when none), `next` and `metadata` when
+        set, Go's map order, two-space indent, no newline at the end."""
+        document: dict[str, Any] = {"kind": METADATA_KIND, "version": self.version, "previous": list(self.previous)}
         if self.next:
             document["next"] = list(self.next)
         if self.metadata:
-            document["metadata"] = self.metadata
-        return (json.dumps(document, indent=2) + "\n").encode()
+            document["metadata"] = _go_value(self.metadata)
+        return gojson.marshal_indent(document)
+
+
+def _go_value(value: Any) -> Any:
+    """A JSON value as Go holds it in an interface{}: maps sorted by key, numbers as float64."""
+    if isinstance(value, dict):
+        return gojson.sorted_map({key: _go_value(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [_go_value(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return _go_value(float(value))
+    return value
 
 
 @dataclass(frozen=True)
 class Payload:
-    """The contents of /release-manifests/: image-references, release-metadata and the manifests."""
+    """The contents of /release-manifests/: image-references, release-metadata and the manifests.
+
+    `raw` holds image-references and release-metadata exactly as read from a release (empty for a payload
+    being built, whose files are encoded as oc encodes them); `mtimes` the manifests' modification times
+    (seconds since the epoch, from the operator images' layers: oc keeps them in the payload layer), and
+    `newest` the newest time of every file oc read from the operators (their image-references too), which
+    dates the directory, image-references and release-metadata (None: the newest of `mtimes`).
+    """
 
     image_references: ImageStream
     metadata: ReleaseMetadata | None
     manifests: dict[str, bytes]
+    raw: dict[str, bytes] = field(default_factory=dict)
+    mtimes: dict[str, float] = field(default_factory=dict)
+    newest: float | None = None
 
     @property
     def version(self) -> str:
@@ -212,20 +326,24 @@ class Payload:
 
     def files(self) -> dict[str, bytes]:
         """Every file of release-manifests by name, as `new` writes them."""
-        files = {IMAGE_REFERENCES: self.image_references.encode()}
+        files = {IMAGE_REFERENCES: self.raw.get(IMAGE_REFERENCES) or self.image_references.encode()}
         if self.metadata:
-            files[RELEASE_METADATA] = self.metadata.encode()
+            files[RELEASE_METADATA] = self.raw.get(RELEASE_METADATA) or self.metadata.encode()
         files.update(self.manifests)
         return files
 
     def layer_entries(self) -> list[LayerEntry]:
-        """The payload layer in oc's order and modes: the directory, image-references, release-metadata, manifests."""
-        entries = [LayerEntry.directory(MANIFESTS_DIR + "/", 0o777)]
-        entries.append(LayerEntry.file(f"{MANIFESTS_DIR}/{IMAGE_REFERENCES}", self.image_references.encode(), 0o444))
+        """The payload layer as oc writes it: the directory `release-manifests`, image-references and
+        release-metadata, all dated by the newest manifest (truncated to the second), then the manifests
+        in the order of `manifests` with their own times; directory 0777, files 0444."""
+        newest = float(math.floor(self.newest if self.newest is not None else max(self.mtimes.values(), default=0.0)))
+        files = self.files()
+        entries = [LayerEntry.directory(MANIFESTS_DIR, 0o777, newest),
+                   LayerEntry.file(f"{MANIFESTS_DIR}/{IMAGE_REFERENCES}", files[IMAGE_REFERENCES], 0o444, newest)]
         if self.metadata:
-            entries.append(LayerEntry.file(f"{MANIFESTS_DIR}/{RELEASE_METADATA}", self.metadata.encode(), 0o444))
-        for name in sorted(self.manifests):
-            entries.append(LayerEntry.file(f"{MANIFESTS_DIR}/{name}", self.manifests[name], 0o444))
+            entries.append(LayerEntry.file(f"{MANIFESTS_DIR}/{RELEASE_METADATA}", files[RELEASE_METADATA], 0o444, newest))
+        for name, data in self.manifests.items():
+            entries.append(LayerEntry.file(f"{MANIFESTS_DIR}/{name}", data, 0o444, self.mtimes.get(name, 0.0)))
         return entries
 
     @classmethod
@@ -241,4 +359,5 @@ class Payload:
                 names.check_path_component(name, "manifest file name")
             except UnsafeName as error:
                 raise UnsafeName(f"release-manifests of {where}: {error}") from None
-        return cls(references, metadata, manifests)
+        raw = {name: files[name] for name in (IMAGE_REFERENCES, RELEASE_METADATA) if name in files}
+        return cls(references, metadata, manifests, raw)
