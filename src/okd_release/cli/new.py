@@ -12,7 +12,7 @@ from okd_release.cli.common import handle_errors, make_registries, registry_opti
 from okd_release.cli.terminal import make_progress
 from okd_release.errors import ConfigError
 from okd_release.release.new.plan import NewOptions, plan_release
-from okd_release.release.new.publish import push_release, release_digest, write_to_dir, write_to_file
+from okd_release.release.new.publish import check_reproduced, push_release, release_digest, write_to_dir, write_to_file
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -23,19 +23,24 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.argument("replacements", nargs=-1, metavar="[NAME=IMAGE ...]")
 @click.option("-f", "--from-image-stream-file", type=click.Path(dir_okay=False), help="Build from this ImageStream file.")
 @click.option("--from-release", help="Build from an existing release image (its image-references).")
-@click.option("--from-dir", type=click.Path(file_okay=False), help="Build from a directory of manifests and image-references.")
+@click.option("--from-dir", type=click.Path(file_okay=False),
+              help="Build from a directory: one subdirectory of manifests per operator, and image-references.")
 @click.option("--mapping-file", "mapping_files", multiple=True, type=click.Path(dir_okay=False),
               help="File of NAME=IMAGE mappings (space separated, # comments).")
 @click.option("--to-image", help="Push the release image here.")
 @click.option("--to-file", type=click.Path(dir_okay=False), help="Write the payload as a tar.gz file.")
 @click.option("--to-dir", type=click.Path(file_okay=False), help="Write the release-manifests to this directory.")
 @click.option("--dry-run", is_flag=True, help="Build everything, write and push nothing; print the digest.")
-@click.option("--name", help="The release version (semver).")
+@click.option("--name", help="The release version (semver); default 0.0.1-<build time>, or the input release's.")
 @click.option("--previous", multiple=True, help="Versions this release upgrades from (comma separated).")
 @click.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
 @click.option("--metadata", help="JSON object stored as release-metadata's metadata.")
-@click.option("--reference-mode", type=click.Choice(["public", "source"]), default="public", show_default=True,
-              help="Accepted as oc accepts it; either way each image is referenced as its input names it, by digest.")
+@click.option("--reference-mode", default="public", show_default=True,
+              help="How -f's images are named: 'public' through the stream's status.publicDockerImageRepository, "
+                   "'source' where they were imported from.")
+@click.option("--component-versions", help="Additional component versions, key=version[,key=version] (checked as oc does).")
+@click.option("--component-versions-display-names",
+              help="Display names of the component versions, key=name[,key=name].")
 @click.option("--include", multiple=True, help="Keep these images even if no operator references them.")
 @click.option("--exclude", multiple=True, help="Leave these images out.")
 @click.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
@@ -43,22 +48,31 @@ def _split(values: tuple[str, ...]) -> list[str]:
               help="Ignore errors when an operator includes a yaml/yml/json file that is not parseable.")
 @click.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
 @click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
-              help="The image of the input whose layers the release image is built on (unless --to-image-base).")
+              help="The image of the input whose layers the release image is built on (unless --to-image-base); "
+                   "always kept in the release.")
+@click.option("--keep-manifest-list", is_flag=True,
+              help="Read a multi-arch input release for linux/amd64, and base the release on it when none of its "
+                   "images is its base.")
+@click.option("--release-manifest", is_flag=True, help="Accepted for oc compatibility; oc does nothing with it either.")
 @registry_options
 @handle_errors
 def new_command(replacements: tuple[str, ...], from_image_stream_file: str | None, from_release: str | None,
                 from_dir: str | None, mapping_files: tuple[str, ...], to_image: str | None, to_file: str | None,
                 to_dir: str | None, dry_run: bool, name: str | None, previous: tuple[str, ...], next_: tuple[str, ...],
-                metadata: str | None, reference_mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
+                metadata: str | None, reference_mode: str, component_versions: str | None,
+                component_versions_display_names: str | None, include: tuple[str, ...], exclude: tuple[str, ...],
                 allow_missing_images: bool, skip_manifest_check: bool, to_image_base: str | None, to_image_base_tag: str,
-                registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int) -> None:
+                keep_manifest_list: bool, release_manifest: bool, registry_config: str | None, insecure: bool,
+                ca_file: str | None, loglevel: int) -> None:
     """Build a release payload and push it, write it to a file or a directory.
 
     The payload is built from an ImageStream file (-f), an existing release (--from-release) or a
     directory (--from-dir), with NAME=IMAGE arguments (or --mapping-file) replacing or adding component
     images. Every image is resolved and referenced by digest; the operators' manifests are copied from
-    their images with placeholder pullspecs rewritten. The result is deterministic: the same inputs give
-    the same digest, and --from-release with no changes rebuilds that release exactly.
+    their images with placeholder pullspecs rewritten. The payload and the image are written as oc writes
+    them. The build time is now, or SOURCE_DATE_EPOCH when set, so the same inputs and build time give the
+    same digest; --from-release with no changes keeps the release's build time and fails unless it
+    rebuilds that release exactly. Pushing prints `DIGEST NAME CREATED`, as oc does.
 
     \b
     Examples:
@@ -88,7 +102,8 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
         replacements=list(replacements), mapping_file=[Path(p) for p in mapping_files], name=name,
         previous=_split(previous), next=_split(next_), metadata=metadata, reference_mode=reference_mode,
         include=_split(include), exclude=_split(exclude), allow_missing_images=allow_missing_images,
-        skip_manifest_check=skip_manifest_check,
+        skip_manifest_check=skip_manifest_check, component_versions=component_versions,
+        component_versions_display_names=component_versions_display_names, keep_manifest_list=keep_manifest_list,
         to_image_base=to_image_base, to_image_base_tag=to_image_base_tag,
     )
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries, \
@@ -96,13 +111,19 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
         with make_progress() as progress:
             plan = plan_release(registries, options, progress)
         payload = plan.payload
+        for line in plan.info:
+            click.echo(line, err=True)
+        if plan.reproduce:
+            click.echo(f"info: Release {plan.reproduce} built from {len(payload.image_references.tags)} images", err=True)
         for missing in plan.missing:
             click.echo(f"warning: image {missing!r} not found, left out of the release", err=True)
         click.echo(f"info: {payload.version}: {len(payload.image_references.tags)} images, "
                    f"{len(payload.manifests)} manifests", err=True)
         if dry_run:
-            digest = release_digest(registries, plan, Path(work)) if plan.base_pullspec else ""
-            click.echo(f"dry run: release {payload.version} would have digest {digest}")
+            digest = release_digest(registries, plan, Path(work)) if plan.base_pullspec or plan.reproduce else ""
+            check_reproduced(plan, digest)
+            click.echo(f"{digest} {payload.version} {plan.created_text}" if digest else
+                       f"dry run: release {payload.version} has no base image to build an image on")
             return
         if to_dir:
             write_to_dir(payload, Path(to_dir))
@@ -112,4 +133,6 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
             click.echo(f"info: wrote payload to {to_file}", err=True)
         if to_image:
             published = push_release(registries, plan, to_image, Path(work))
-            click.echo(published.pullspec)
+            click.echo(f"info: Pushed to {to_image}", err=True)
+            click.echo(f"{published.digest} {payload.version} {plan.created_text}")
+            check_reproduced(plan, published.digest)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
@@ -36,11 +36,20 @@ def is_override(annotations: Mapping[str, str]) -> bool:
     return annotations.get(ANNOTATION_OVERRIDE) == "true"
 
 
-def read_operator_files(component: ComponentImage, all_layers: bool = False) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class OperatorFiles:
+    """The files of an operator's /manifests/ by name, and their modification times."""
+
+    files: dict[str, bytes]
+    mtimes: dict[str, float]
+
+
+def read_operator_files(component: ComponentImage, all_layers: bool = False) -> OperatorFiles:
     """The regular files directly under /manifests/ of the operator's top layer (every layer, the upper
     winning, for an override: the user may have built a layer over the operator)."""
     layers = component.image.layers if all_layers else component.image.layers[-1:]
     files: dict[str, bytes] = {}
+    mtimes: dict[str, float] = {}
 
     def wanted(name: str) -> bool:
         return name.startswith("manifests/") and "/" not in name[len("manifests/"):]
@@ -48,16 +57,18 @@ def read_operator_files(component: ComponentImage, all_layers: bool = False) -> 
     for layer in layers:
         what = f"layer {layer.digest} of operator {component.name}"
 
-        def read(layer: Descriptor = layer, what: str = what) -> dict[str, bytes]:
+        def read(layer: Descriptor = layer, what: str = what) -> tuple[dict[str, bytes], dict[str, float]]:
+            times: dict[str, float] = {}
             with component.store.open_blob(component.reference.repository, layer) as chunks:
-                return read_files(chunks, wanted, what)
+                return read_files(chunks, wanted, what, mtimes=times), times
 
         try:
-            found = component.store.retrying(what, read)
+            found, times = component.store.retrying(what, read)
         except DigestMismatch as error:
             raise DigestMismatch(f"operator {component.name}: {error}") from None
         files.update({name.split("/", 1)[1]: data for name, data in found.items()})
-    return files
+        mtimes.update({name.split("/", 1)[1]: mtime for name, mtime in times.items()})
+    return OperatorFiles(files, mtimes)
 
 
 def check_manifest(operator: str, filename: str, data: bytes) -> None:
@@ -108,10 +119,16 @@ def _check_name(name: str, where: str) -> None:
 
 @dataclass(frozen=True)
 class GatheredManifests:
-    """The release's manifests in the payload layer's order, and every tag an operator's image-references names."""
+    """The release's manifests in the payload layer's order, and every tag an operator's image-references names.
+
+    `mtimes` are the manifests' modification times as the operator images have them, `newest` the newest
+    of every file read (image-references included): oc's payload layer carries both.
+    """
 
     manifests: dict[str, bytes]
     referenced: frozenset[str]
+    mtimes: dict[str, float] = field(default_factory=dict)
+    newest: float = 0.0
 
 
 def _byte_order(text: str) -> bytes:
@@ -151,12 +168,22 @@ def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence
     tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         contents = list(pool.map(lambda op: read_operator_files(op, op.name in overrides), operators))
-    ordered = sorted(zip((op.name for op in operators), contents, strict=True), key=lambda pair: _byte_order(pair[0]))
+    return assemble_manifests(dict(zip((op.name for op in operators), contents, strict=True)), release_tags,
+                              release_name, allow_missing=allow_missing, check=check, defaults=defaults)
+
+
+def assemble_manifests(operators: Mapping[str, OperatorFiles], release_tags: Sequence[ImageTag], release_name: str, *,
+                       allow_missing: bool = False, check: bool = True,
+                       defaults: Mapping[str, str] | None = None) -> GatheredManifests:
+    """The release's manifests from each operator's files (read from its image, or a directory's)."""
+    ordered = sorted(operators.items(), key=lambda pair: _byte_order(pair[0]))
     # every image-references is read before any manifest is written, as oc prunes the tags first
-    locals_ = {name: _local_references(name, files) for name, files in ordered}
+    locals_ = {name: _local_references(name, read.files) for name, read in ordered}
     manifests: dict[str, bytes] = {}
+    mtimes: dict[str, float] = {}
     claimed = ManifestNames()
-    for operator, files in ordered:
+    for operator, read in ordered:
+        files = read.files
         if not files:
             continue
         rewrite = _operator_rewrite(operator, locals_[operator], release_tags, release_name, allow_missing, defaults or {})
@@ -167,5 +194,7 @@ def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence
             if check:
                 check_manifest(operator, filename, files[filename])
             manifests[target] = _rewritten(operator, filename, rewrite, files[filename])
+            mtimes[target] = read.mtimes.get(filename, 0.0)
     referenced = frozenset(tag.name for local in locals_.values() if local for tag in local)
-    return GatheredManifests(manifests, referenced)
+    newest = max((mtime for _, read in ordered for mtime in read.mtimes.values()), default=0.0)
+    return GatheredManifests(manifests, referenced, mtimes, newest)

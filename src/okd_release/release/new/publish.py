@@ -1,30 +1,37 @@
 """Write a planned release: push the release image, or write the payload as a tar file or a directory.
 
-The release image is the base (CVO) image's layers plus one payload layer; its config keeps none of the
-base labels, only io.openshift.release and io.openshift.release.base-image-digest, and one history entry.
+The release image is the base (CVO) image's layers plus one payload layer, with the config and manifest
+oc writes (see image/build.py): a release and oc's built from the same inputs at the same build time differ
+only in the gzip compression of the payload layer, whose uncompressed bytes (the diff_id) are the same.
 """
 
 from __future__ import annotations
 
-import copy
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from okd_release import digest as digests
+from okd_release import mediatypes
 from okd_release import reference as references
 from okd_release.content import Descriptor
 from okd_release.errors import PayloadError
-from okd_release.image.build import push_blob_if_missing, put_manifest
-from okd_release.image.config import ImageConfig
+from okd_release.image.build import push_blob_if_missing, put_manifest, release_image_config, release_image_manifest
 from okd_release.image.disk import atomic_write
-from okd_release.image.layer import BuiltLayer, build_layer
-from okd_release.image.manifest import ImageManifest, build_image_manifest
+from okd_release.image.layer import BuiltLayer, build_go_layer
+from okd_release.image.manifest import ImageManifest
 from okd_release.registry.session import Registries
 from okd_release.release.new.plan import PlannedRelease
 from okd_release.release.payload.components import ComponentImage, resolve
-from okd_release.release.payload.model import LABEL_BASE_DIGEST, LABEL_RELEASE, Payload
+from okd_release.release.payload.model import Payload
+from okd_release.release.payload.source import ReleaseImage
 from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
+
+
+class NotReproduced(PayloadError):
+    """A release rebuilt from itself with no changes did not get the input release's digest."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,8 @@ class PublishedRelease:
 
 
 def payload_layer(payload: Payload, directory: Path) -> BuiltLayer:
-    return build_layer(payload.layer_entries(), directory)
+    """The payload layer: its tar byte for byte what oc writes (Go's archive/tar), gzip-compressed."""
+    return build_go_layer(payload.layer_entries(), directory)
 
 
 def write_to_dir(payload: Payload, directory: Path) -> list[Path]:
@@ -64,23 +72,31 @@ def write_to_file(payload: Payload, path: Path) -> None:
         atomic_write(path, layer.chunks(), layer.digest, str(path))
 
 
-def release_config(base: ImageConfig, layer: BuiltLayer, version: str, base_digest: str, created: str) -> ImageConfig:
-    document = copy.deepcopy(base.document)
-    document["created"] = created
-    document.setdefault("config", {})
-    document["config"]["Labels"] = {LABEL_RELEASE: version, LABEL_BASE_DIGEST: base_digest}
-    rootfs = document.setdefault("rootfs", {"type": "layers", "diff_ids": []})
-    rootfs["diff_ids"] = [*base.diff_ids, layer.diff_id]
-    document["history"] = [{"created": created, "comment": f"Release image for OpenShift {version}"}]
-    return ImageConfig.build(document)
+@dataclass(frozen=True)
+class AssembledRelease:
+    """The release image before it is pushed: the payload layer (ours, or the input release's when it has
+    the same content), the config and the manifest."""
+
+    layer: BuiltLayer
+    layer_descriptor: Descriptor
+    reused_from: ReleaseImage | None
+    config: bytes
+    manifest: ImageManifest
 
 
-def _assemble(plan: PlannedRelease, base: ComponentImage, work: Path) -> tuple[BuiltLayer, ImageConfig, ImageManifest]:
+def _assemble(plan: PlannedRelease, base: ComponentImage, work: Path) -> AssembledRelease:
     layer = payload_layer(plan.payload, work)
-    config = release_config(base.config, layer, plan.payload.version, base.image.digest, plan.options.created)
-    manifest = build_image_manifest(
-        Descriptor(base.image.config.media_type, config.digest, len(config.data)), [*base.image.layers, layer.descriptor()])
-    return layer, config, manifest
+    descriptor, reused = layer.descriptor(), None
+    if plan.source_layer is not None and plan.source_layer[1] == layer.diff_id:
+        # the same tar as the input release's: keep its compressed blob, so that the digest is reproduced
+        descriptor, reused = plan.source_layer[0], plan.source_layer[2]
+        descriptor = Descriptor(mediatypes.DOCKER_LAYER, descriptor.digest, descriptor.size)
+    layers = [*base.image.layers, descriptor]
+    config = release_image_config(base.config, [*base.config.diff_ids, layer.diff_id], [la.size for la in layers],
+                                  plan.payload.version, base.image.digest, plan.created_text)
+    config_descriptor = Descriptor(mediatypes.DOCKER_CONFIG, digests.of(config), len(config))
+    raw = release_image_manifest(config_descriptor, layers)
+    return AssembledRelease(layer, descriptor, reused, config, ImageManifest(raw, config_descriptor, tuple(layers)))
 
 
 def _base(registries: Registries, plan: PlannedRelease) -> ComponentImage:
@@ -110,19 +126,46 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
         OkdReleaseError: a registry failure (AuthenticationError, TransferError, ...).
     """
     to = references.parse(target)
+    if to.digest:
+        raise PayloadError("--to-image may only point to a repository or tag, not a digest")
     store = open_store(to, registries)
     base = _base(registries, plan)
-    layer, config, manifest = _assemble(plan, base, work)
+    assembled = _assemble(plan, base, work)
+    manifest = assembled.manifest
     try:
         Transfer(retry=registries.options.retry, retries=registries.retries).run([
             ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
                       Endpoint(store, to.repository))])
-        push_blob_if_missing(store, to.repository, manifest.layers[-1], layer.chunks)
-        push_blob_if_missing(store, to.repository, manifest.config, lambda: [config.data])
-        put_manifest(store, to.repository, to.tag, manifest.raw)
+        push_blob_if_missing(store, to.repository, manifest.layers[-1], _layer_chunks(assembled))
+        push_blob_if_missing(store, to.repository, manifest.config, lambda: [assembled.config])
+        put_manifest(store, to.repository, to.tag if _names_tag(target) else plan.payload.version, manifest.raw)
     finally:
-        layer.path.unlink()
+        assembled.layer.path.unlink()
     return PublishedRelease(str(to.with_digest(manifest.digest)), manifest.digest, manifest)
+
+
+def _names_tag(target: str) -> bool:
+    """Whether `target` names a tag (oc tags a release pushed to a bare repository with its version)."""
+    last = target.rsplit("/", 1)[-1]
+    return ":" in last.split("@", 1)[0]
+
+
+def _layer_chunks(assembled: AssembledRelease) -> Callable[[], Iterator[bytes]]:
+    source = assembled.reused_from
+    if source is None or source.store is None or source.reference is None:
+        return assembled.layer.chunks
+    store, repository, blob = source.store, source.reference.repository, assembled.layer_descriptor
+
+    def chunks() -> Iterator[bytes]:
+        with store.open_blob(repository, blob) as stream:
+            yield from stream
+    return chunks
+
+
+def check_reproduced(plan: PlannedRelease, digest: str) -> None:
+    """oc's check of a release rebuilt from itself with no changes: the digest must be the input's."""
+    if plan.reproduce is not None and digest != plan.reproduce:
+        raise NotReproduced("the release could not be reproduced from its inputs")
 
 
 def release_digest(registries: Registries, plan: PlannedRelease, work: Path) -> str:
@@ -130,6 +173,6 @@ def release_digest(registries: Registries, plan: PlannedRelease, work: Path) -> 
 
     Raises PayloadError when there is no base image, and the registry errors reading it.
     """
-    layer, _, manifest = _assemble(plan, _base(registries, plan), work)
-    layer.path.unlink()
-    return manifest.digest
+    assembled = _assemble(plan, _base(registries, plan), work)
+    assembled.layer.path.unlink()
+    return assembled.manifest.digest
