@@ -283,3 +283,19 @@ def test_from_dir_reads_one_subdirectory_per_operator(tmp_path: Path) -> None:
         assert members["release-manifests"].mtime == 1_700_000_000  # the newest file of the operators (as oc)
         references = json.loads(archive.extractfile(members["release-manifests/image-references"]).read())  # type: ignore[union-attr]
     assert [t["name"] for t in references["spec"]["tags"]] == ["demo"]  # no operator names "unused"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--component-versions", "kubernetes=1.28"), "--component-versions is invalid: "),
+    (("--component-versions", "k=1.0.0"), "--component-versions is invalid: "),
+    (("--component-versions", "kubernetes=1.28.3", "--component-versions-display-names", "kubernetes=K8s!"),
+     "--component-versions is invalid: "),
+    (("--name", "4.15"), "--name must be a semantic version: "),
+])
+def test_component_versions_and_name_are_checked_as_oc_checks_them(tmp_path: Path, flags: tuple[str, ...],
+                                                                    message: str) -> None:
+    result = run_cli("new", "cli=example.com/a/b@sha256:" + "1" * 64, *flags, "--to-dir", str(tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), result.stderr
+    assert list(tmp_path.iterdir()) == []
