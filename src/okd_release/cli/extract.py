@@ -24,6 +24,7 @@ from okd_release.release.extract.manifests import (
 from okd_release.release.extract.tools import extract_tools, select_targets
 from okd_release.release.info.describe import describe
 from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.signatures.signing import ChecksumSigner
 
 CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to ccoctl, you should use --included to "
                        "filter out requests that your cluster is not expected to need.")
@@ -55,6 +56,8 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
 @click.option("--command", help="Write this binary (oc, openshift-install, ...).")
 @click.option("--command-os", help="OS for --command or --tools: linux, mac, windows, linux/arm64, mac/arm64, or '*' for "
                                    "all. Default: this machine's.")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False),
+              help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @registry_options
 @handle_errors
@@ -62,7 +65,8 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
                     raw: bool, included: bool, install_config: str | None, profile: str | None,
                     feature_set: str | None, baseline: str | None, additional: str | None,
                     credentials_requests: bool, cloud: str | None, tools: bool, command: str | None,
-                    command_os: str | None, filter_by_os: str | None, registry_config: str | None, insecure: bool,
+                    command_os: str | None, signing_key: str | None, filter_by_os: str | None,
+                    registry_config: str | None, insecure: bool,
                     ca_file: str | None, loglevel: int) -> None:
     """Extract the contents of a release: its manifests (default), one file, or its tools.
 
@@ -117,6 +121,7 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
             return
         if tools or command:
             targets, as_archives = select_targets(release, command, command_os)
+            signer = _signer(signing_key) if signing_key and as_archives else None  # before any work, as oc
 
             def release_text() -> str:
                 return info_text(describe(release), pullspecs=True)
@@ -125,6 +130,8 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
                 for marker in tool.missing_markers:
                     click.echo(f"warning: {tool.path.name}: no {marker} marker to replace", err=True)
                 click.echo(f"{tool.path}")
+            if signer is not None:
+                signer.sign_file(Path(to) / "sha256sum.txt")
             return
         selection = Selection()
         if included or credentials_requests:
@@ -176,6 +183,9 @@ def _cluster(release: ReleaseImage, install_config: str | None, profile: str | N
     config = cluster_config(profile or DEFAULT_PROFILE, feature_set or "Default", baseline, additional, install_config)
     if not install_config:
         return config
+    if config.capabilities is not None:  # oc says the same of its own version
+        click.echo("info: the known capabilities and capability sets are OpenShift 4.18's; those of the eventual "
+                   "cluster's version may differ", err=True)
     # as oc with --install-config: the feature gates the release's FeatureGate manifests enable for it
     gates, problem = enabled_feature_gates(release, config.feature_set or "", config.profile or DEFAULT_PROFILE)
     if gates is None:
@@ -183,6 +193,14 @@ def _cluster(release: ReleaseImage, install_config: str | None, profile: str | N
         return config
     return ClusterConfig(config.profile, config.feature_set, config.capabilities, config.exclude_identifier, gates,
                          config.platform)
+
+
+def _signer(key_file: str) -> ChecksumSigner:
+    """The --signing-key made ready (its passphrase asked only if it has one); closed when the command ends."""
+    signer = ChecksumSigner(Path(key_file), lambda: click.prompt("Enter password for private key", hide_input=True,
+                                                                 err=True, default="", show_default=False))
+    click.get_current_context().call_on_close(signer.close)
+    return signer
 
 
 def _extracted_line(release: ReleaseImage, image: str | None) -> str:

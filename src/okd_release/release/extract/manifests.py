@@ -47,6 +47,11 @@ FEATURE_GATE = ("config.openshift.io/v1", "FeatureGate")
 CONFIG_OPERATOR_ONLY = "false-except-for-the-config-operator"
 
 
+def _quoted(text: str) -> str:
+    """Go's %q for the texts oc quotes."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def check_cloud(cloud: str) -> str:
     if cloud not in PROVIDER_SPEC_KINDS:
         raise ConfigError(f"--cloud value not recognized, must be one of: [{' '.join(sorted(PROVIDER_SPEC_KINDS))}]")
@@ -73,11 +78,12 @@ class Selection:
         """The providerSpec kind a CredentialsRequest must have; "" when any will do (oc's rules)."""
         kind = PROVIDER_SPEC_KINDS[check_cloud(self.cloud)] if self.cloud else ""
         platform = self.cluster.platform if self.cluster else None
+        if platform is not None and self.cloud and platform != self.cloud:
+            raise ConfigError(f"--cloud {_quoted(self.cloud)} set, but {self.context} has {_quoted(platform)}")
         if platform is not None and self.credentials_requests:
-            if self.cloud and platform != self.cloud:
-                raise ConfigError(f"--cloud {self.cloud!r} set, but {self.context} has {platform!r}")
+            # oc refuses a platform without CredentialsRequests (none, baremetal) even when none are asked for
             if platform not in PROVIDER_SPEC_KINDS:
-                raise ConfigError(f"unrecognized platform for CredentialsRequests: {platform!r}")
+                raise ConfigError(f"unrecognized platform for CredentialsRequests: {_quoted(platform)}")
             kind = PROVIDER_SPEC_KINDS[platform]
         return kind
 
