@@ -36,6 +36,7 @@ from okd_release.release.signatures import (
     verify_release,
 )
 from okd_release.stores import RegistryStore
+from okd_release.testing.sample import push_sample
 from tests.certs import make_ca_and_server
 from tests.conftest import run_cli
 from tests.images import push_random_image
@@ -456,3 +457,74 @@ def test_mirror_of_a_release_without_verification_config_map_is_unverified_as_in
             in result.stderr)
     assert (target / "v2").is_dir() and not (target / "config").exists()
     assert "Configmap signature file" not in result.stdout
+
+
+# -- extract --tools --signing-key --------------------------------------------------------------------------------
+PROTECTED = "Protected Signer <protected@example.com>"
+PASSPHRASE = "s3cret-signing-passphrase"
+
+
+@pytest.fixture(scope="module")
+def tools_release(source_registry, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A release of the sample's component images (which hold oc and openshift-install), by digest."""
+    host = source_registry.host
+    with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
+        sample = push_sample(RegistryStore(registries.client(host)), "okd/signing-sample")
+        components = {tag.name: tag.pullspec for tag in sample.stream.tags}
+        return push_release(registries, host, "4.15.2-0.okd-tools", components, {}, tmp_path_factory.mktemp("tools"))
+
+
+@pytest.fixture(scope="module")
+def protected_key(gpg: Gpg) -> bytes:
+    gpg.run("--passphrase", PASSPHRASE, "--quick-gen-key", PROTECTED, "ed25519", "sign", "never")
+    return gpg.run("--armor", "--pinentry-mode", "loopback", "--passphrase", PASSPHRASE, "--export-secret-keys",
+                   PROTECTED)
+
+
+def gpg_verify(gpg: Gpg, signature: Path, data: Path) -> str:
+    checked = subprocess.run(["gpg", "--homedir", str(gpg.home), "--batch", "--verify", str(signature), str(data)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    return checked.stderr
+
+
+def test_extract_tools_signing_key_writes_a_detached_signature_of_sha256sum(tools_release: str, gpg: Gpg,
+                                                                            tmp_path: Path) -> None:
+    key = tmp_path / "signing-key.asc"
+    key.write_bytes(gpg.secret_key(SIGNER))
+    out = tmp_path / "tools"
+    result = run_cli("extract", "--insecure", tools_release, "--tools", "--command-os", "linux/amd64",
+                     "--signing-key", str(key), "--to", str(out))
+    assert result.returncode == 0, result.stderr
+    signature = out / "sha256sum.txt.asc"
+    assert signature.read_text().startswith("-----BEGIN PGP SIGNATURE-----")
+    assert f'Good signature from "{SIGNER}"' in gpg_verify(gpg, signature, out / "sha256sum.txt")
+    assert "Enter password" not in result.stderr  # a key without a passphrase is not asked for one
+
+
+def test_extract_signing_key_with_a_passphrase_asks_for_it_first(tools_release: str, gpg: Gpg, protected_key: bytes,
+                                                                 tmp_path: Path) -> None:
+    key = tmp_path / "protected.asc"
+    key.write_bytes(protected_key)
+    wrong = run_cli("extract", "--insecure", tools_release, "--tools", "--command-os", "linux/amd64",
+                    "--signing-key", str(key), "--to", str(tmp_path / "wrong"), input="not-it\n")
+    assert wrong.returncode == 1
+    assert wrong.stderr.splitlines()[-1] == f"error: unable to decrypt signing key {key}: wrong passphrase"
+    assert not (tmp_path / "wrong").exists() or not any((tmp_path / "wrong").iterdir())  # checked before extracting
+
+    out = tmp_path / "tools"
+    result = run_cli("extract", "--insecure", tools_release, "--tools", "--command-os", "linux/amd64",
+                     "--signing-key", str(key), "--to", str(out), input=PASSPHRASE + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Enter password for private key: " in result.stderr and PASSPHRASE not in result.stderr + result.stdout
+    assert f'Good signature from "{PROTECTED}"' in gpg_verify(gpg, out / "sha256sum.txt.asc", out / "sha256sum.txt")
+
+
+def test_a_signing_key_that_holds_no_private_key_is_one_clear_error(tools_release: str, gpg: Gpg,
+                                                                    tmp_path: Path) -> None:
+    key = tmp_path / "public.asc"
+    key.write_text(gpg.public_key(SIGNER))
+    result = run_cli("extract", "--insecure", tools_release, "--tools", "--signing-key", str(key),
+                     "--to", str(tmp_path / "tools"))
+    assert result.returncode == 1
+    assert result.stderr == f"error: no private key exists in {key} capable of signing the output\n"

@@ -89,7 +89,10 @@ class Keyring:
 
     def sign_detached(self, data: bytes, fingerprint: str, passphrase: str | None) -> bytes:
         """An ASCII-armored detached signature of `data` (what `gpg --armor --detach-sign` writes)."""
-        result = self._gpg.sign(data, keyid=fingerprint, detach=True, passphrase=passphrase or "")
+        # python-gnupg reads an empty passphrase from the data itself (its first line): give none, and keep gpg
+        # from asking a terminal for one (loopback, in --batch, fails at once instead)
+        result = self._gpg.sign(data, keyid=fingerprint, detach=True, passphrase=passphrase or None,
+                                extra_args=["--pinentry-mode", "loopback"])
         if result.status in _PASSPHRASE_STATUSES or (not result.data and "passphrase" in (result.stderr or "").lower()):
             raise PassphraseRequired("the signing key is protected by a passphrase"
                                      + (": the one given is wrong" if passphrase else ""))
