@@ -12,7 +12,7 @@ from okd_release.image.layer import BuiltLayer
 from okd_release.release.extract import markers
 from okd_release.release.payload.model import ImageStream
 from okd_release.stores import RegistryStore
-from tests.conftest import run_cli
+from tests.conftest import pushed_release, run_cli
 from tests.release_helpers import read_release
 
 
@@ -22,8 +22,8 @@ def _one_line_error(result, fragment: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
 
 
-def test_manifests_are_extracted_byte_identical(sample_release, tmp_path) -> None:
-    result = run_cli("extract", "--insecure", sample_release.release, "--to", str(tmp_path))
+def test_manifests_are_extracted_byte_identical_with_raw(sample_release, tmp_path) -> None:
+    result = run_cli("extract", "--insecure", "--raw", sample_release.release, "--to", str(tmp_path))
     assert result.returncode == 0, result.stderr
     files = read_release(sample_release.release).payload.files()
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
@@ -70,7 +70,7 @@ def test_command_os_star_gives_one_archive_per_platform(sample_release, tmp_path
 def test_tools_writes_archives_and_checksums(sample_release, tmp_path) -> None:
     import hashlib
 
-    result = run_cli("extract", "--insecure", sample_release.release, "--tools", "--to", str(tmp_path))
+    result = run_cli("extract", "--insecure", sample_release.release, "--tools", "--command-os", "*", "--to", str(tmp_path))
     assert result.returncode == 0, result.stderr
     sums = dict(reversed(line.split()) for line in (tmp_path / "sha256sum.txt").read_text().splitlines())
     archives = [p for p in tmp_path.iterdir() if p.name.startswith("openshift-")]
@@ -92,10 +92,10 @@ def test_bad_command_and_os(sample_release, tmp_path) -> None:
 
 
 def test_release_without_installer_image(sample_release, tmp_path) -> None:
+    target = f"{sample_release.host}/okd/no-installer:1"
     built = run_cli("new", "--insecure", "--from-release", sample_release.release, "--exclude", "installer",
-                    "--allow-missing-images", "--to-image", f"{sample_release.host}/okd/no-installer:1")
-    assert built.returncode == 0, built.stderr
-    _one_line_error(run_cli("extract", "--insecure", built.stdout.strip(), "--command", "openshift-install",
+                    "--allow-missing-images", "--to-image", target)
+    _one_line_error(run_cli("extract", "--insecure", pushed_release(built, target), "--command", "openshift-install",
                             "--command-os", "linux", "--to", str(tmp_path)), "has no installer image")
 
 
@@ -139,7 +139,7 @@ def test_hostile_layer_never_writes_outside_target(sample_release, plain_registr
     push_image(RegistryStore(plain_registries.client(sample_release.host)), "okd/hostile", "v1", [layer], config)
     target = tmp_path / "deep" / "a" / "b" / "out"
     before = {p for p in tmp_path.rglob("*")}
-    result = run_cli("extract", "--insecure", f"{sample_release.host}/okd/hostile:v1", "--to", str(target))
+    result = run_cli("extract", "--insecure", "--raw", f"{sample_release.host}/okd/hostile:v1", "--to", str(target))
     assert result.returncode == 0, result.stderr
     written = {p.relative_to(target).as_posix() for p in target.rglob("*")}
     assert written == {"image-references", "0000_00_good.yaml", "0000_99_last.yaml", "hard-good", "link-out",
