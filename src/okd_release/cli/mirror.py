@@ -52,9 +52,10 @@ _REFUSED = {
                    "(default: <to-dir>/config with --to-dir).")
 @click.option("--allow-unverified", is_flag=True,
               help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
-@click.option("--to-image-stream", hidden=True)
-@click.option("--overwrite", is_flag=True, hidden=True)
-@click.option("--apply-release-image-signature", is_flag=True, hidden=True)
+@click.option("--to-image-stream", help="oc's import into a cluster's image stream: refused (use --to).")
+@click.option("--overwrite", is_flag=True, help="oc's update of a signature ConfigMap on a cluster: refused.")
+@click.option("--apply-release-image-signature", is_flag=True,
+              help="oc's creation of the signature ConfigMap on a cluster: refused.")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @registry_options
 @handle_errors
