@@ -239,6 +239,20 @@ class SampleRelease:
     previous: tuple[str, ...]
 
 
+SAMPLE_BUILT_AT = 1704067200  # 2024-01-01T00:00:00Z: the sample release's build time (SOURCE_DATE_EPOCH)
+
+
+def pushed_release(result: Result, target: str) -> str:
+    """The pullspec by digest of the release `new` pushed to `target` (it prints `sha256:D NAME CREATED`, as oc)."""
+    assert result.returncode == 0, result.stderr
+    digest = result.stdout.split()[0]
+    assert digest.startswith("sha256:"), result.stdout
+    repository = target.split("@", 1)[0]
+    if repository.rfind(":") > repository.rfind("/"):
+        repository = repository[:repository.rfind(":")]
+    return f"{repository}@{digest}"
+
+
 @pytest.fixture(scope="session")
 def sample_release(source_registry, tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
     directory = tmp_path_factory.mktemp("sample")
@@ -247,9 +261,10 @@ def sample_release(source_registry, tmp_path_factory: pytest.TempPathFactory) ->
     pushed = run_cli("sample", "--insecure", "--to", f"{host}/okd/content", "--image-stream-file", str(stream_file))
     assert pushed.returncode == 0, pushed.stderr
     tag = f"{host}/okd/release:4.15.0-0.okd-sample"
-    built = run_cli("new", "--insecure", "-f", str(stream_file), "--to-image", tag, "--previous", "4.14.0,4.14.1")
+    built = run_cli("new", "--insecure", "-f", str(stream_file), "--to-image", tag, "--name", "4.15.0-0.okd-sample",
+                    "--previous", "4.14.0,4.14.1", env={"SOURCE_DATE_EPOCH": str(SAMPLE_BUILT_AT)})
     assert built.returncode == 0, built.stderr
-    release = built.stdout.strip()
+    release = pushed_release(built, tag)
     return SampleRelease(host, "okd/content", stream_file, release, tag, release.split("@", 1)[1],
                          "4.15.0-0.okd-sample", ("4.14.0", "4.14.1"))
 

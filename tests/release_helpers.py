@@ -19,10 +19,11 @@ def push_multi_arch_release(registries: Registries, sample_release, tag: str) ->
     from okd_release.content import Descriptor, Platform
     from okd_release.image.manifest import build_index
     from okd_release.stores import RegistryStore
-    from tests.conftest import run_cli
+    from tests.conftest import pushed_release, run_cli
 
-    arm = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
-                  "--to-image", f"{sample_release.host}/okd/release:{tag}-arm").stdout.strip()
+    arm_tag = f"{sample_release.host}/okd/release:{tag}-arm"
+    arm = pushed_release(run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.0-arm",
+                                 "--to-image", arm_tag), arm_tag)
     store = RegistryStore(registries.client(sample_release.host))
     amd_raw = store.get_manifest("okd/release", sample_release.digest)
     arm_raw = store.get_manifest("okd/release", arm.split("@")[1])
@@ -38,10 +39,9 @@ def build_sample_release(registries: Registries, host: str, prefix: str, directo
     """Push a sample to `host/<prefix>/content` and build its release as `<prefix>/release:1`; its pullspec."""
     from okd_release.stores import RegistryStore
     from okd_release.testing.sample import push_sample, write_image_stream
-    from tests.conftest import run_cli
+    from tests.conftest import pushed_release, run_cli
 
     sample = push_sample(RegistryStore(registries.client(host)), f"{prefix}/content", layer_mb=layer_mb)
     write_image_stream(sample.stream, directory / "stream.json")
-    built = run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image", f"{host}/{prefix}/release:1")
-    assert built.returncode == 0, built.stderr
-    return built.stdout.strip()
+    target = f"{host}/{prefix}/release:1"
+    return pushed_release(run_cli("new", "--insecure", "-f", str(directory / "stream.json"), "--to-image", target), target)

@@ -13,7 +13,7 @@ from okd_release.errors import ConfigError, PayloadError
 from okd_release.release.cvo.graph import steps
 from okd_release.release.cvo.inclusion import Capabilities, ClusterConfig, capabilities, exclusion, from_install_config
 from okd_release.release.cvo.objects import ManifestObject, ObjectId, parse_objects, payload_objects
-from tests.conftest import run_cli
+from tests.conftest import pushed_release, run_cli
 
 PROFILE = "include.release.openshift.io/self-managed-high-availability"
 HYPERSHIFT = "include.release.openshift.io/ibm-cloud-managed"
@@ -171,10 +171,9 @@ def cvo_release(sample_release, tmp_path_factory: pytest.TempPathFactory) -> str
         (directory / name).write_text(text)
     changed = directory / "0000_50_console-operator_00_namespace.yaml"
     changed.write_text(changed.read_text().replace("  annotations:", "  labels:\n    demo: changed\n  annotations:", 1))
-    built = run_cli("new", "--insecure", "--from-dir", str(directory), "--name", "4.15.1-0.okd-cvo",
-                    "--to-image", f"{sample_release.host}/okd/cvo:4.15.1")
-    assert built.returncode == 0, built.stderr
-    return built.stdout.strip()
+    target = f"{sample_release.host}/okd/cvo:4.15.1"
+    built = run_cli("new", "--insecure", "--from-dir", str(directory), "--name", "4.15.1-0.okd-cvo", "--to-image", target)
+    return pushed_release(built, target)
 
 
 def _planned(release: str, *args: str) -> tuple[set[str], dict[str, str]]:

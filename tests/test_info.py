@@ -11,7 +11,7 @@ from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.stores import RegistryStore
 from okd_release.testing.sample import KUBERNETES, MACHINE_OS
-from tests.conftest import PASSWORD, run_cli, write_auth_file
+from tests.conftest import PASSWORD, pushed_release, run_cli, write_auth_file
 from tests.images import push_random_image
 from tests.release_helpers import push_multi_arch_release, read_release
 
@@ -28,7 +28,7 @@ def test_default_view_lays_out_like_oc(sample_release) -> None:
     manifests = [name for name in payload.manifests if name.endswith((".yaml", ".yml", ".json"))]
     assert f"Name:           {sample_release.version}\n" in text
     assert f"Digest:         {sample_release.digest}\n" in text
-    assert "Created:        1970-01-01T00:00:00Z\n" in text
+    assert "Created:        2024-01-01T00:00:00Z\n" in text  # SAMPLE_BUILT_AT
     assert "OS/Arch:        linux/amd64\n" in text
     assert f"Manifests:      {len(manifests)}\n" in text
     assert f"Metadata files: {len(payload.manifests) - len(manifests)}\n" in text
@@ -101,9 +101,10 @@ def test_changes_between_two_releases(sample_release, plain_registries) -> None:
                               labels={"io.openshift.build.commit.id": "c0ffee",
                                       "io.openshift.build.source-location": "https://github.com/openshift/console",
                                       "io.openshift.build.versions": "kubernetes=1.29.0"})
-    new = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.1",
-                  "--to-image", f"{sample_release.host}/okd/release:4.15.1",
-                  f"console={sample_release.host}/other/console@{other.digest}").stdout.strip()
+    target = f"{sample_release.host}/okd/release:4.15.1"
+    new = pushed_release(run_cli("new", "--insecure", "--reference-mode", "source", "--from-release",
+                                 sample_release.release, "--name", "4.15.1", "--to-image", target,
+                                 f"console={sample_release.host}/other/console@{other.digest}"), target)
     data = json.loads(_ok("--changes-from", sample_release.release, new, "-o", "json"))
     old_console = read_release(sample_release.release).payload.image_references.tag("console")
     assert list(data["changedImages"]) == ["console"]

@@ -57,8 +57,9 @@ def demo_command(keep: bool) -> None:
     try:
         stream = work / "image-stream.json"
         _run("sample", "--insecure", "--to", f"{source.host}/okd/content", "--image-stream-file", str(stream))
-        release = _run("new", "--insecure", "-f", str(stream), "--to-image", f"{source.host}/okd/release:4.15.0-0.okd-sample",
-                       "--previous", "4.14.0")
+        built = _run("new", "--insecure", "-f", str(stream), "--to-image", f"{source.host}/okd/release:4.15.0-0.okd-sample",
+                     "--name", "4.15.0-0.okd-sample", "--previous", "4.14.0")
+        release = f"{source.host}/okd/release@{built.split()[0]}"  # new prints `sha256:D NAME CREATED`, as oc
         _run("info", "--insecure", release)
         _run("info", "--insecure", "--commit-urls", release, show_lines=12)
         _run("extract", "--insecure", release, "--to", str(work / "manifests"))
