@@ -85,7 +85,7 @@ def gpg() -> Iterator[Gpg]:
     home.chmod(0o700)
     keys = Gpg(home)
     for uid in (SIGNER, STRANGER):
-        keys.run("--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
+        keys.run("--passphrase", "", "--quick-gen-key", uid, "rsa2048", "sign", "never")  # RSA: the CVO and oc read no EdDSA
     yield keys
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
     shutil.rmtree(home, ignore_errors=True)
@@ -383,12 +383,13 @@ def test_an_unusable_verification_config_map_is_one_clear_error(data: str, probl
 
 
 def test_signature_configmap_is_byte_for_byte_what_oc_writes() -> None:
+    # the layout of the file /tmp/oc adm release mirror --to-dir wrote for a release signed in these tests
     digest = "sha256:" + "0123456789abcdef" * 4
     data = signature_configmap(digest, [b"first", b"\x00second"])
     prefix = "sha256-" + "0123456789abcdef" * 4
     assert data == (
         '{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"' + prefix + '",'
-        '"namespace":"openshift-config-managed","creationTimestamp":null,'
+        '"namespace":"openshift-config-managed",'
         '"labels":{"release.openshift.io/verification-signatures":""}},'
         '"binaryData":{"' + prefix + '-1":"Zmlyc3Q=","' + prefix + '-2":"AHNlY29uZA=="}}\n'
     ).encode()
@@ -476,7 +477,7 @@ def tools_release(source_registry, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def protected_key(gpg: Gpg) -> bytes:
-    gpg.run("--passphrase", PASSPHRASE, "--quick-gen-key", PROTECTED, "ed25519", "sign", "never")
+    gpg.run("--passphrase", PASSPHRASE, "--quick-gen-key", PROTECTED, "rsa2048", "sign", "never")
     return gpg.run("--armor", "--pinentry-mode", "loopback", "--passphrase", PASSPHRASE, "--export-secret-keys",
                    PROTECTED)
 

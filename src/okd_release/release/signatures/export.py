@@ -37,12 +37,12 @@ def signature_file_name(digest: str) -> str:
 
 def signature_configmap(digest: str, signatures: list[bytes]) -> bytes:
     """The ConfigMap holding `signatures` of `digest`, byte for byte as oc writes it (Kubernetes' JSON encoding:
-    TypeMeta first, `creationTimestamp: null`, map keys sorted, one trailing newline)."""
+    TypeMeta first, no creationTimestamp, map keys sorted, one trailing newline; compared with oc 4.x's file)."""
     prefix = _prefix(digest)
     entries = {f"{prefix}-{number}": base64.b64encode(data).decode() for number, data in enumerate(signatures, 1)}
     document = {
         "kind": "ConfigMap", "apiVersion": "v1",
-        "metadata": {"name": prefix, "namespace": NAMESPACE, "creationTimestamp": None, "labels": {SIGNATURES_LABEL: ""}},
+        "metadata": {"name": prefix, "namespace": NAMESPACE, "labels": {SIGNATURES_LABEL: ""}},
         "binaryData": dict(sorted(entries.items())),
     }
     return json.dumps(document, separators=(",", ":")).encode() + b"\n"
