@@ -241,10 +241,11 @@ def test_new_skip_manifest_check_flag(sample_release, plain_registries, tmp_path
     stream["spec"]["tags"].append({"name": "list-operator", "from": {"kind": "DockerImage", "name": pullspec}})
     path = tmp_path / "stream.json"
     path.write_text(json.dumps(stream))
-    refused = run_cli("new", "--insecure", "-f", str(path), "--to-dir", str(tmp_path / "refused"))
+    source = ("new", "--insecure", "--reference-mode", "source", "-f", str(path))  # the operator is in another repository
+    refused = run_cli(*source, "--to-dir", str(tmp_path / "refused"))
     assert refused.returncode != 0
     assert refused.stderr.strip().splitlines()[-1] == (
         "error: operator list-operator: manifests/a.yaml is not a YAML/JSON object (its first document is list)")
-    built = run_cli("new", "--insecure", "-f", str(path), "--skip-manifest-check", "--to-dir", str(tmp_path / "out"))
+    built = run_cli(*source, "--skip-manifest-check", "--to-dir", str(tmp_path / "out"))
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "out" / "0000_50_list-operator_a.yaml").read_bytes() == b"- a\n"
