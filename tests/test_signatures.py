@@ -529,3 +529,29 @@ def test_a_signing_key_that_holds_no_private_key_is_one_clear_error(tools_releas
                      "--to", str(tmp_path / "tools"))
     assert result.returncode == 1
     assert result.stderr == f"error: no private key exists in {key} capable of signing the output\n"
+
+
+def test_verify_on_the_air_gapped_side_reads_the_disk_mirror_and_its_exported_signatures(
+        releases: Releases, gpg: Gpg, store: SignatureStore, tmp_path: Path) -> None:
+    digest = digest_of(releases.signed)
+    store.publish(digest, gpg.sign(SIGNER, simple_signing(digest)))
+    mirror = tmp_path / "mirror"
+    assert run_cli("mirror", "--insecure", "--from", releases.signed, "--to-dir", str(mirror)).returncode == 0
+    store.publish(digest)  # the store is out of reach
+    result = run_cli("verify", "--from-dir", str(mirror), "file://openshift/release:4.15.1-0.okd-signed-x86_64",
+                     "-o", "json")
+    assert result.returncode == 0, result.stderr
+    [signature] = json.loads(result.stdout)["signatures"]
+    assert signature["store"] == str(mirror / "config" / signature_file_name(digest))
+
+
+def test_a_signature_larger_than_library_go_reads_is_refused(signed_release: str, gpg: Gpg,
+                                                              store: SignatureStore) -> None:
+    digest = digest_of(signed_release)
+    store.publish(digest, b"\x00" * (50 * 1024 + 1), gpg.sign(SIGNER, simple_signing(digest)))
+    result = run_cli("verify", "--insecure", signed_release, "-o", "json")
+    assert result.returncode == 0, result.stderr  # the next one is read
+    assert json.loads(result.stdout)["signatures"][0]["location"].endswith("/signature-2")
+    store.publish(digest, b"\x00" * (50 * 1024 + 1))
+    refused = run_cli("verify", "--insecure", signed_release)
+    assert "signature-1 exceeds 51200 bytes" in refused.stderr
