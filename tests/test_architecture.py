@@ -21,7 +21,7 @@ ALLOWED = {
     "release.payload": {"base", "registry", "image", "stores", "transfer"},
     "release.info": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.new": {"base", "registry", "image", "stores", "transfer", "release.payload"},
-    "release.extract": {"base", "registry", "image", "stores", "transfer", "release.payload"},
+    "release.extract": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.cvo"},
     "release.mirror": {"base", "registry", "image", "stores", "transfer", "release.payload", "release.signatures"},
     "release.cvo": {"base", "registry", "image", "stores", "transfer", "release.payload"},
     "release.signatures": {"base", "registry", "image", "stores", "transfer", "release.payload"},

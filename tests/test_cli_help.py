@@ -61,10 +61,10 @@ def test_every_option_is_described(path: tuple[str, ...], command: click.Command
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["info", "--bogus"], "No such option '--bogus'. (see 'okd-release info --help')"),
+    (["info", "--xyzzy"], "No such option '--xyzzy'. (see 'okd-release info --help')"),
     (["bogus"], "No such command 'bogus'. (see 'okd-release --help')"),
     (["image", "nope"], "No such command 'nope'. (see 'okd-release image --help')"),
-    (["image", "info", "--bogus", "x"], "No such option '--bogus'. (see 'okd-release image info --help')"),
+    (["image", "info", "--xyzzy", "x"], "No such option '--xyzzy'. (see 'okd-release image info --help')"),
     (["mirror", "-o", "table"], "Invalid value for '-o' / '--output': 'table' is not one of 'json', 'yaml'. "
                                 "(see 'okd-release mirror --help')"),
     (["completion"], "Missing argument 'SHELL'. Choose from: bash, zsh, fish (see 'okd-release completion --help')"),
@@ -103,7 +103,8 @@ def test_completion_script_calls_back_for_the_commands_and_options_of_okd_releas
     assert commands.stdout.splitlines() == ["plain,mirror"]
     options = run(env={"_OKD_RELEASE_COMPLETE": "bash_complete", "COMP_WORDS": "okd-release mirror --to-",
                        "COMP_CWORD": "2"})
-    assert sorted(options.stdout.splitlines()) == ["plain,--to-dir", "plain,--to-release-image"]
+    assert sorted(options.stdout.splitlines()) == ["plain,--to-dir", "plain,--to-image-stream", "plain,--to-mirror",
+                                                  "plain,--to-release-image"]
 
 
 def _troff(text: str) -> str:
