@@ -27,7 +27,7 @@ from okd_release.release.history.commits import MergeCommit, parse_log
 from okd_release.release.history.git import GitError, SourceError, clone_path, parse_source, remote_name
 from okd_release.release.history.rpmdb import Package, RpmdbError, diff_packages, parse_header
 from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_SOURCE, ImageTag
-from tests.conftest import run_cli
+from tests.conftest import pushed_release, run_cli
 from tests.history_repos import (
     OS_NEW,
     OS_OLD,
@@ -208,6 +208,7 @@ def test_package_diff_names_changed_added_and_removed_as_oc() -> None:
 # == end to end: real repositories, images, releases ==================================================
 
 RPMDB = "usr/share/rpm/rpmdb.sqlite"
+BUILT_AT = {"SOURCE_DATE_EPOCH": "1704067200"}  # releases built at fixed times: 2024-01-01 (old), 2024-02-10 (new)
 
 
 class Loop:
@@ -261,14 +262,15 @@ def loop(sample_release, plain_registries_module, tmp_path_factory: pytest.TempP
 
     old_images = images(sources.monitoring_old, sources.console_old, old_db, "39.20240101.3-0", "old")
     new_images = images(sources.monitoring_new, sources.console_new, new_db, "39.20240210.0-0", "new")
-    old = run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.1",
-                  "--to-image", f"{host}/history/release:4.15.1", *old_images)
-    assert old.returncode == 0, old.stderr
-    new = run_cli("new", "--insecure", "--from-release", old.stdout.strip(), "--name", "4.15.2", "--previous", "4.15.1",
-                  "--to-image", f"{host}/history/release:4.15.2", *new_images)
-    assert new.returncode == 0, new.stderr
+    old = pushed_release(run_cli("new", "--insecure", "--from-release", sample_release.release, "--name", "4.15.1",
+                                 "--to-image", f"{host}/history/release:4.15.1", *old_images, env=BUILT_AT),
+                         f"{host}/history/release")
+    new = pushed_release(run_cli("new", "--insecure", "--from-release", old, "--name", "4.15.2", "--previous", "4.15.1",
+                                 "--to-image", f"{host}/history/release:4.15.2", *new_images,
+                                 env={"SOURCE_DATE_EPOCH": "1707523200"}),
+                         f"{host}/history/release")
     with git_daemon(sources.root, port):
-        yield Loop(sources, old.stdout.strip(), new.stdout.strip(), host, {})
+        yield Loop(sources, old, new, host, {})
 
 
 @pytest.fixture
@@ -346,7 +348,7 @@ def _expected_changelog(loop: Loop, new_digest: str) -> str:
     assert cli and os_image
     cli_commit = cli.annotations[ANNOTATION_COMMIT]
     return (
-        f"# 4.15.2\n\nCreated: 0001-01-01 00:00:00 +0000 UTC\n\nImage Digest: `{new_digest}`\n\n"
+        f"# 4.15.2\n\nCreated: 2024-02-10 00:00:00 +0000 UTC\n\nImage Digest: `{new_digest}`\n\n"
         f"Promoted from {loop.old}\n\n"
         "\n## Changes from 4.15.1\n\n"
         "### Components\n\n"
@@ -380,7 +382,7 @@ def test_changelog_json_carries_the_same_as_data(loop: Loop, tmp_path: Path) -> 
     assert result.returncode == 0, result.output
     document = json.loads(result.stdout)
     assert {k: document["from"][k] for k in ("name", "created", "digest")} == {
-        "name": "4.15.1", "created": "0001-01-01T00:00:00Z", "digest": loop.old.split("@")[1]}
+        "name": "4.15.1", "created": "2024-01-01T00:00:00Z", "digest": loop.old.split("@")[1]}
     assert document["to"]["promotedFrom"] == loop.old
     assert document["components"] == [{"name": "Kubernetes", "version": "1.28.3"},
                                       {"name": "Fedora CoreOS", "version": "39.20240210.0-0", "from": "39.20240101.3-0"}]
@@ -553,11 +555,11 @@ def test_rpmdb_streams_a_large_layer_with_bounded_memory(loop: Loop, sample_rele
         [LayerEntry("usr/share/big/filler.bin", source=filler)],  # on top: streamed through, not held
     ])
     filler.unlink()
-    release = run_cli("new", "--insecure", "--from-release", loop.new, "--to-image",
-                      f"{sample_release.host}/history/release:big-os", f"machine-os-content={image}")
-    assert release.returncode == 0, release.stderr
+    release = pushed_release(run_cli("new", "--insecure", "--from-release", loop.new, "--to-image",
+                                     f"{sample_release.host}/history/release:big-os", f"machine-os-content={image}"),
+                             f"{sample_release.host}/history/release")
     code, stderr, peak_mb = measure_cli_process("info", "--insecure", "--rpmdb", "--rpmdb-cache", str(tmp_path / "c"),
-                                                release.stdout.strip())
+                                                release)
     assert code == 0, stderr
     assert peak_mb < 120, f"peak RSS {peak_mb:.0f} MB for a 160 MB layer"
 

@@ -53,8 +53,9 @@ def contributor_loop(run: Callable[..., str], work: Path, host: str, release: st
     _git(upstream, "commit", "--quiet", "-m", "Console login", shown=False)
     first = _git(upstream, "rev-parse", "HEAD", shown=False)
     url = f"file://{upstream}"
-    base = run("new", "--insecure", "--from-release", release, "--name", "4.15.1", "--to-image",
-               f"{host}/okd/release:4.15.1", f"console={_push_console(host, url, first, work)}")
+    built = run("new", "--insecure", "--from-release", release, "--name", "4.15.1", "--to-image",
+                f"{host}/okd/release:4.15.1", f"console={_push_console(host, url, first, work)}")
+    base = f"{host}/okd/release@{built.split()[0]}"  # new prints `sha256:D NAME CREATED`, as oc
     run("source", "--insecure", "console", base)
     clone = work / "console"
     _git(work, "clone", "--quiet", url, "console")
@@ -67,7 +68,8 @@ def contributor_loop(run: Callable[..., str], work: Path, host: str, release: st
     _git(upstream, "merge", "--quiet", "--no-ff", "fix-login", "-m", "Merge pull request #42 from demo/fix-login",
          "-m", "OCPBUGS-42: fix the login redirect", shown=False)
     merged = _git(upstream, "rev-parse", "HEAD", shown=False)
-    changed = run("new", "--insecure", "--from-release", base, "--name", "4.15.2", "--previous", "4.15.1",
-                  "--to-image", f"{host}/okd/release:4.15.2", f"console={_push_console(host, url, merged, work)}")
+    built = run("new", "--insecure", "--from-release", base, "--name", "4.15.2", "--previous", "4.15.1",
+                "--to-image", f"{host}/okd/release:4.15.2", f"console={_push_console(host, url, merged, work)}")
+    changed = f"{host}/okd/release@{built.split()[0]}"
     run("info", "--insecure", "--changes-from", base, changed, "--changelog", str(work / "sources"))
     run("info", "--insecure", "--changes-from", base, changed, "--bugs", str(work / "sources"))

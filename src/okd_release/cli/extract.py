@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.history import extract_git_options
 from okd_release.cli.info import _rfc3339 as rfc3339  # oc's timestamp format, kept in one place
 from okd_release.cli.info import info_text
 from okd_release.cli.plan import cluster_config
@@ -59,6 +60,7 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
 @click.option("--signing-key", type=click.Path(exists=True, dir_okay=False),
               help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@extract_git_options
 @registry_options
 @handle_errors
 def extract_command(image: str | None, from_: str | None, from_dir: str | None, to: str, file_name: str | None,

@@ -247,8 +247,8 @@ def _extract_git(git: str, output: str | None, image: str | None, from_: str | N
                  file_name: str | None, tools: bool, command: str | None, filter_by_os: str | None,
                  registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int,
                  **ignored: Any) -> None:
-    if file_name or tools or command:
-        raise ConfigError("only one of --tools, --command, --file, or --git may be specified")
+    if file_name or tools or command or ignored.get("credentials_requests"):
+        raise ConfigError("only one of --tools, --command, --credentials-requests, --file, or --git may be specified")
     image = image or from_
     if not image and not from_dir:
         raise ConfigError("give a release image or --from-dir")
