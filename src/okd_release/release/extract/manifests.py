@@ -45,6 +45,9 @@ PROVIDER_SPEC_KINDS = {
 }
 FEATURE_GATE = ("config.openshift.io/v1", "FeatureGate")
 CONFIG_OPERATOR_ONLY = "false-except-for-the-config-operator"
+# A manifest is decoded whole (as oc does); the largest of a real payload (CRDs) are a few MiB. Larger
+# files, and files with NUL bytes (never YAML), are reported and skipped without being held.
+MAX_MANIFEST = 16 * 1024 * 1024
 
 
 def _quoted(text: str) -> str:
@@ -107,8 +110,13 @@ def _in_manifests(name: str) -> str | None:
     return rest or None
 
 
-def _stream_files(chunks: Iterator[bytes], what: str) -> Iterator[tuple[str, bytes]]:
-    """The top-level regular files of release-manifests in the layer's order, one at a time, with bounds."""
+def _stream_files(chunks: Iterator[bytes], what: str, screen: Callable[[str], bool] | None = None
+                  ) -> Iterator[tuple[str, bytes | None]]:
+    """The top-level regular files of release-manifests in the layer's order, one at a time, with bounds.
+
+    With `screen`, a file it rejects is not read at all, and a file it accepts that turns out to hold a NUL
+    byte, or to be larger than MAX_MANIFEST, is given as None as soon as that is seen, without holding it.
+    """
     total = 0
     with layer_tar(chunks, what) as tar:
         for member in tar:
@@ -120,12 +128,26 @@ def _stream_files(chunks: Iterator[bytes], what: str) -> Iterator[tuple[str, byt
             total += member.size
             if total > MAX_FILES_TOTAL:
                 raise ManifestError(f"{what}: its files add up to more than {MAX_FILES_TOTAL} bytes")
+            if screen is not None and not screen(name):
+                continue
             handle = tar.extractfile(member)
             assert handle is not None
-            yield name, handle.read()
+            if screen is None:
+                yield name, handle.read()
+                continue
+            if member.size > MAX_MANIFEST:
+                yield name, None
+                continue
+            data = bytearray()
+            while chunk := handle.read(COPY_BUFFER):
+                if b"\x00" in chunk:
+                    break
+                data += chunk
+            yield name, None if len(data) < member.size else bytes(data)
 
 
-def with_payload_files(release: ReleaseImage, consume: Callable[[Iterator[tuple[str, bytes]]], T]) -> T:
+def with_payload_files(release: ReleaseImage, consume: Callable[[Iterator[tuple[str, bytes]]], T],
+                       screen: Callable[[str], bool] | None = None) -> T:
     """`consume` run over the files of release-manifests exactly as the release holds them, in its order.
 
     A release from a registry is streamed from its payload layer (read again on a transient failure, when
@@ -137,16 +159,22 @@ def with_payload_files(release: ReleaseImage, consume: Callable[[Iterator[tuple[
             return consume((p.name, p.read_bytes()) for p in sorted(path.iterdir()) if p.is_file())
         if path.is_file():
             with open(path, "rb") as handle:
-                return consume(_stream_files(iter(lambda: handle.read(COPY_BUFFER), b""), str(path)))
+                return consume(_unscreened(_stream_files(iter(lambda: handle.read(COPY_BUFFER), b""), str(path), screen)))
         return consume(iter(sorted(release.payload.files().items())))  # built in memory by a caller
     layer, store, repository = release.image.layers[-1], release.store, release.reference.repository
     what = f"payload layer {layer.digest} of {release.name}"
 
     def read() -> T:
         with store.open_blob(repository, layer) as chunks:
-            return consume(_stream_files(chunks, what))
+            return consume(_unscreened(_stream_files(chunks, what, screen)))
 
     return store.retrying(what, read)
+
+
+def _unscreened(files: Iterator[tuple[str, bytes | None]]) -> Iterator[tuple[str, bytes]]:
+    """A file `_stream_files` gave up on reads as NUL bytes: never a manifest, so reported as oc reports one."""
+    for name, data in files:
+        yield name, b"\x00" if data is None else data
 
 
 def manifest_file(release: ReleaseImage, name: str) -> bytes:
@@ -171,10 +199,14 @@ class _Document:
     object: ManifestObject
 
 
+def _wanted(name: str) -> bool:
+    return name in (IMAGE_REFERENCES, RELEASE_METADATA) or is_manifest_file(name)
+
+
 def _documents(name: str, data: bytes) -> list[_Document]:
     """Each document of a manifest file as oc holds it (go-yaml's reading), with its Kubernetes identity."""
-    if b"\x00" in data:
-        raise PayloadError(f"error parsing {name}: control characters are not allowed")
+    if len(data) > MAX_MANIFEST or b"\x00" in data:
+        raise PayloadError(f"error parsing {name}: not a manifest (it holds NUL bytes or is larger than {MAX_MANIFEST} bytes)")
     documents = []
     for index, value in enumerate(decode_documents(data, f"error parsing {name}")):
         # the identity and annotations as okd_release.release.cvo reads them, from the document oc holds
@@ -256,7 +288,7 @@ def enabled_feature_gates(release: ReleaseImage, feature_set: str, profile: str)
                     if (document.object.api_version, document.object.kind) == FEATURE_GATE:
                         gates.update(_gates_of(document, feature_set, profile))
 
-    with_payload_files(release, collect)
+    with_payload_files(release, collect, _wanted)
     if not version:
         return None, "release metadata version is empty"
     try:
@@ -308,7 +340,7 @@ def extract_manifests(release: ReleaseImage, target: Path, selection: Selection 
         result.excluded.clear()
         return place_each(_converted(files, selection, result), target)
 
-    placed = with_payload_files(release, place)
+    placed = with_payload_files(release, place, _wanted)
     result.written, result.warnings = placed.written, placed.warnings
     return result
 
