@@ -129,8 +129,10 @@ class RegistryClient:
         response = self.transport.request("GET", path, pull_scope(repository), stream=True)
         try:
             what = f"blob {digest} of {self.registry}/{repository}"
-            chunks = guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK)
-            yield digests.verified(chunks, digest, what, size)
+            verifier = digests.Verifier(digest, what, size)
+            # one loop reads, watches for stalls and hashes; the check of the whole comes after the last chunk
+            chunks = guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK, verifier.update)
+            yield _then_checked(chunks, verifier)
         finally:
             response.close()
 
@@ -279,6 +281,12 @@ class _Rechunker:
             piece, self._pending = self._pending[:length], self._pending[length:]
             length -= len(piece)
             yield piece
+
+
+def _then_checked(chunks: Iterator[bytes], verifier: digests.Verifier) -> Iterator[bytes]:
+    """The chunks, then DigestMismatch if all of them together are not the blob (hashed as they were read)."""
+    yield from chunks
+    verifier.check()
 
 
 def _exactly(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

@@ -7,7 +7,7 @@ import contextlib
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -16,6 +16,7 @@ import httpx
 from okd_release.errors import OkdReleaseError, RegistryError, TransientRegistryError
 
 DRAIN_LIMIT = 64 * 1024
+READ_BYTES = 1024 * 1024  # the most one socket read takes (what it holds, up to this)
 
 
 # -- sizes ---------------------------------------------------------------------------------------------
@@ -102,7 +103,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         bounded, by_deadline = _bounded(timeout, httpcore.ReadTimeout)
         try:
-            return self._inner.read(max_bytes, bounded)
+            # httpcore asks for 64 KiB; a blob then crosses its generator layers 16 times per MiB. Taking
+            # whatever the socket holds, up to READ_BYTES, costs nothing more for small answers.
+            return self._inner.read(max(max_bytes, READ_BYTES), bounded)
         except httpcore.ReadTimeout:
             if by_deadline:
                 raise httpcore.ReadTimeout(_expired()) from None
@@ -164,10 +167,13 @@ def with_deadlines(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
 
 
 # -- stalls --------------------------------------------------------------------------------------------
-def guarded(response: httpx.Response, what: str, window: float, min_bytes: int, chunk: int) -> Iterator[bytes]:
-    """A streamed body in chunks of up to `chunk` bytes, failing with TransientRegistryError (so the caller
+def guarded(response: httpx.Response, what: str, window: float, min_bytes: int, chunk: int,
+            seen: Callable[[bytes], None] | None = None) -> Iterator[bytes]:
+    """A streamed body in chunks of about `chunk` bytes, failing with TransientRegistryError (so the caller
     redoes the read) when the connection drops or the registry sends fewer than `min_bytes` in `window`
-    seconds of waiting. Only time spent waiting for the registry counts, not time the consumer takes."""
+    seconds of waiting. Only time spent waiting for the registry counts, not time the consumer takes.
+
+    `seen` is called with each chunk before it is passed on (a digest check hashing in this same loop)."""
     pieces = response.iter_bytes()
     buffer = bytearray()
     waited, received = 0.0, 0
@@ -184,11 +190,21 @@ def guarded(response: httpx.Response, what: str, window: float, min_bytes: int, 
                     raise TransientRegistryError(
                         f"{what}: stalled, {received} bytes in {waited:.0f}s (less than {min_bytes} in {window:g}s)")
                 waited, received = 0.0, 0
-            buffer += piece
-            if len(buffer) >= chunk:
-                yield bytes(buffer)
+            if not buffer and len(piece) >= chunk // 2:
+                ready = piece  # a large read passes on as it is, not copied into the buffer and out again
+            else:
+                buffer += piece
+                if len(buffer) < chunk:
+                    continue
+                ready = bytes(buffer)
                 buffer.clear()
+            if seen is not None:
+                seen(ready)
+            yield ready
     except httpx.TransportError as error:
         raise TransientRegistryError(f"{what}: connection lost mid-body ({type(error).__name__})") from None
     if buffer:
-        yield bytes(buffer)
+        last = bytes(buffer)
+        if seen is not None:
+            seen(last)
+        yield last

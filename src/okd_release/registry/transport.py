@@ -51,20 +51,42 @@ class Transport:
         self._client: httpx.Client | None = None
         self._auth: Authenticator | None = None
         self._unavailable: tuple[float, str] = (0.0, "")
+        # A client (and so a connection pool) per thread: one shared pool serialises every request and every
+        # response's end on its lock. A thread that has ended leaves its client to the next new thread.
+        self._mine = threading.local()
+        self._by_thread: dict[threading.Thread, httpx.Client] = {}
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        with self._lock:
+            clients = {id(c): c for c in [*self._by_thread.values(), *([self._client] if self._client else [])]}
+            self._by_thread.clear()
+        for client in clients.values():
+            client.close()
 
     # -- connection set-up -------------------------------------------------------------------------
     def _connect(self) -> tuple[str, httpx.Client, Authenticator]:
+        client: httpx.Client | None = getattr(self._mine, "client", None)
+        if client is not None and self._base is not None and self._auth is not None:
+            return self._base, client, self._auth
         with self._lock:
             if self._client is None:
                 self._base, self._client = self._choose_scheme()
                 self._auth = Authenticator(self.registry, self._credentials, self._client,
                                            insecure=self.options.insecure, deadline=self.options.request_deadline)
             assert self._base is not None and self._auth is not None
-            return self._base, self._client, self._auth
+            self._mine.client = self._thread_client()
+            return self._base, self._mine.client, self._auth
+
+    def _thread_client(self) -> httpx.Client:
+        """This thread's client (under the lock): the first one made, else one an ended thread left, else a new one."""
+        assert self._client is not None
+        if self._client not in self._by_thread.values():
+            client = self._client
+        else:
+            ended = next((thread for thread in self._by_thread if not thread.is_alive()), None)
+            client = self._by_thread.pop(ended) if ended else make_http_client(self.options, not self.options.insecure)
+        self._by_thread[threading.current_thread()] = client
+        return client
 
     def _choose_scheme(self) -> tuple[str, httpx.Client]:
         if not self.options.insecure:
