@@ -1,9 +1,11 @@
 """The transfer engine: copies images between stores concurrently, each distinct blob once.
 
-Blobs the target already has are skipped after a HEAD, blobs in another repository of the same
-registry are mounted, the rest are streamed GET→PUT with their digest verified. A manifest is pushed
-only after every blob it names is present in the target; an index only after all of its manifests;
-an image marked `after_all` (a release) only after every other image is complete.
+An image whose manifest the target already has (by digest) needs no blob checks at all: a registry
+takes a manifest only when every blob it names is there, and so do we. Of the other images' blobs, those
+the target has are skipped after a HEAD, those in another repository of the same registry are mounted,
+the rest are streamed GET→PUT with their digest verified. A manifest is pushed only after every blob it
+names is present in the target, by the worker that finished its last blob; an index only after all of its
+manifests; an image marked `after_all` (a release) only after every other image is complete.
 
 A transfer stops early, and leaves the target resumable, on Ctrl-C or when the target cannot be written
 at all (full, over quota, read-only): queued work is cancelled and in-flight streams stop at their next chunk.
@@ -122,6 +124,7 @@ class _Image:
     copy: ImageCopy
     top: Manifest
     children: list[ImageManifest]
+    present: bool = False  # the target has this manifest by digest, so it has its blobs and children too
 
     def blobs(self) -> list[Descriptor]:
         images = self.children if isinstance(self.top, ImageIndex) else [self.top]
@@ -141,7 +144,8 @@ class Transfer:
     list with entries missing would not be the image it names).
 
     `pushed(target, reference, digest)` is told of each manifest put as oc prints it: every tag, every
-    child of a kept manifest list by digest, and an image without tags by digest (in the driving thread).
+    child of a kept manifest list by digest, and an image without tags by digest (from the worker threads,
+    one call at a time; also for an image already at the target, whose tags are put again).
     """
 
     def __init__(
@@ -168,6 +172,7 @@ class Transfer:
         self._session_retries = retries
         self._pushed = pushed or (lambda target, reference, digest: None)
         self._lock = threading.Lock()
+        self._telling = threading.Lock()  # `pushed` is called by one thread at a time
         self._limits: dict[str, threading.Semaphore] = {}
         self._cancelled = threading.Event()
         self._fatal: TargetUnwritable | None = None
@@ -201,7 +206,9 @@ class Transfer:
                                         f"({chosen}); it must match one")
                 top = children[0]
                 children = []
-        return _Image(copy, top, children)
+        with self._limit(copy.target.store):
+            present = copy.target.store.has_manifest(copy.target.repository, top.digest)
+        return _Image(copy, top, children, present)
 
     def plan(self, copies: list[ImageCopy], workers: int | None = None) -> list[_Image]:
         images: list[_Image] = []
@@ -219,24 +226,37 @@ class Transfer:
     def run(self, copies: list[ImageCopy]) -> TransferSummary:
         started, retries_before = time.monotonic(), self._retry_count()
         images = self.plan(copies)
-        blob_jobs: dict[tuple[str, str, str], tuple[Endpoint, Endpoint, Descriptor]] = {}
+        blob_jobs: dict[BlobKey, tuple[Endpoint, Endpoint, Descriptor]] = {}
+        needed: set[BlobKey] = set()  # blobs of images the target lacks: only these are checked or copied
         for image in images:
             for blob in image.blobs():
-                key = (image.copy.target.store.key, image.copy.target.repository, blob.digest)
+                key = _blob_key(image.copy.target, blob)
                 blob_jobs.setdefault(key, (image.copy.source, image.copy.target, blob))
+                if not image.present:
+                    needed.add(key)
         self.summary.images = len(copies)
         self.summary.bytes_total = sum(job[2].size for job in blob_jobs.values())
         self.summary.blobs_total = len(blob_jobs)
         self.progress.planned(len(images), len(blob_jobs), self.summary.bytes_total)
         if self.dry_run:
-            self._measure_missing(list(blob_jobs.values()))
+            self._measure_missing([job for key, job in blob_jobs.items() if key in needed])
             return self.summary
+        for key, (_, _, blob) in blob_jobs.items():
+            if key not in needed:
+                self._count("skipped", blob)
         workers = self.max_per_registry * max(1, len({c.target.store.key for c in copies}))
         with self._pool(workers) as pool:
-            blob_futures = {key: pool.submit(self._copy_blob, *job) for key, job in blob_jobs.items()}
-            for image in images:
-                if not image.copy.after_all:
-                    self._push_image(image, blob_futures)
+            # images that need no blob first, so that their tags are not queued behind every blob
+            ordered = sorted((image for image in images if not image.copy.after_all), key=lambda i: not i.present)
+            pushes = [self._push_when_ready(pool, image, {}) for image in ordered if image.present]
+            blob_futures = {key: pool.submit(self._copy_blob, *blob_jobs[key]) for key in blob_jobs if key in needed}
+            pushes += [self._push_when_ready(pool, image, blob_futures) for image in ordered if not image.present]
+            for push in pushes:
+                try:
+                    push.result()
+                except TransferCancelled:
+                    self._raise_if_stopped()  # what stopped it (a full disk), rather than that it stopped
+                    raise
             for image in images:
                 if image.copy.after_all:
                     self._push_last(image, blob_futures)
@@ -262,7 +282,37 @@ class Transfer:
             sizes = [size for size in pool.map(missing, jobs) if size is not None]
         self.summary.blobs_missing, self.summary.bytes_missing = len(sizes), sum(sizes)
 
-    def _push_last(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
+    def _push_when_ready(self, pool: ThreadPoolExecutor, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> Future[None]:
+        """Push `image` as soon as its last blob is in, in the worker thread that finished that blob (at once,
+        on the pool, when it waits for none); the future returned is done when the image is."""
+        done: Future[None] = Future()
+        waited = list({key: blob_futures[key] for blob in image.blobs()
+                       if (key := _blob_key(image.copy.target, blob)) in blob_futures}.values())
+        remaining = [len(waited)]
+
+        def push() -> None:
+            try:
+                self._raise_if_stopped()  # blobs cancelled by a stop: their image is not pushed, the stop is told
+                self._push_image(image, blob_futures)
+            except BaseException as error:  # noqa: BLE001 - handed to the driving thread through the future
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        def blob_done(_: Future[str]) -> None:
+            with self._lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                push()
+
+        if not waited:
+            pool.submit(push)
+        for future in waited:
+            future.add_done_callback(blob_done)
+        return done
+
+    def _push_last(self, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> None:
         """An `after_all` image: pushed only when no image has failed (checked after all others were pushed)."""
         with self._lock:
             failed = len(self.summary.images_failed)
@@ -272,21 +322,26 @@ class Transfer:
         self._fail(image.copy.name, f"not pushed, because {failed} other image{'s' if failed > 1 else ''} failed")
         self.progress.image_done(image.copy.name, False)
 
-    def _push_image(self, image: _Image, blob_futures: dict[tuple[str, str, str], Future[str]]) -> None:
+    def _push_image(self, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> None:
+        """Put an image's manifests (its blobs are in); one already at the target by digest gets only its tags."""
         copy = image.copy
         target = copy.target
         try:
             for blob in image.blobs():
-                blob_futures[(target.store.key, target.repository, blob.digest)].result()
+                future = blob_futures.get(_blob_key(target, blob))
+                if future is not None:
+                    future.result()
             for child in image.children:
-                self._put_manifest(target, child.digest, child)
-                self._pushed(target, child.digest, child.digest)
-            self._put_manifest(target, image.top.digest, image.top)
+                if not image.present:
+                    self._put_manifest(target, child.digest, child)
+                self._tell(target, child.digest, child.digest)
+            if not image.present:
+                self._put_manifest(target, image.top.digest, image.top)
             if not copy.tags:
-                self._pushed(target, image.top.digest, image.top.digest)
+                self._tell(target, image.top.digest, image.top.digest)
             for tag in copy.tags:
                 self._put_manifest(target, tag, image.top)
-                self._pushed(target, tag, image.top.digest)
+                self._tell(target, tag, image.top.digest)
         except OkdReleaseError as error:
             self._raise_if_stopped()
             self._fail(copy.name, str(error))
@@ -295,6 +350,10 @@ class Transfer:
         with self._lock:
             self.summary.digests[copy.name] = image.top.digest
         self.progress.image_done(copy.name, True)
+
+    def _tell(self, target: Endpoint, reference: str, digest: str) -> None:
+        with self._telling:
+            self._pushed(target, reference, digest)
 
     def _put_manifest(self, target: Endpoint, reference: str, manifest: Manifest) -> None:
         def put() -> None:
@@ -450,6 +509,14 @@ class Transfer:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+
+
+BlobKey = tuple[str, str, str]
+"""A blob at a target: (store key, repository, digest); each is copied or checked once per transfer."""
+
+
+def _blob_key(target: Endpoint, blob: Descriptor) -> BlobKey:
+    return (target.store.key, target.repository, blob.digest)
 
 
 @dataclass
