@@ -9,9 +9,13 @@ from typing import TypeVar
 
 from okd_release.content import Descriptor, RawManifest
 from okd_release.image.disk import DiskStore
+from okd_release.image.readthrough import Place, ReadThroughStore
 from okd_release.image.store import ImageStore
+from okd_release.mirrors import ImageMirrors
 from okd_release.reference import Reference
 from okd_release.registry.client import RegistryClient
+from okd_release.registry.credentials import CredentialStore
+from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import with_retries
 from okd_release.registry.session import Registries
 
@@ -58,8 +62,31 @@ class RegistryStore:
         return self.client.mount_blob(repository, digest, from_repository)
 
 
+class MirroredRegistries(Registries):
+    """A registry session that reads images by digest from their mirrors first (`--idms-file`, `--icsp-file`),
+    then from their source: every store `open_store` gives for a registry a rule covers reads through them."""
+
+    def __init__(self, options: RegistryOptions | None = None, credentials: CredentialStore | None = None, *,
+                 mirrors: ImageMirrors) -> None:
+        super().__init__(options, credentials)
+        self.mirrors = mirrors
+
+
 def open_store(reference: Reference, registries: Registries, root: Path | None = None) -> ImageStore:
-    """The store a reference points into: its registry, or for `file://` the directory `root`."""
+    """The store a reference points into: its registry, or for `file://` the directory `root`.
+
+    With a `MirroredRegistries` session, a registry some mirror rule covers is read through its mirrors.
+    """
     if reference.is_file:
         return DiskStore(root or Path.cwd())
-    return RegistryStore(registries.client(reference.registry))
+    store = RegistryStore(registries.client(reference.registry))
+    mirrors = registries.mirrors if isinstance(registries, MirroredRegistries) else ImageMirrors()
+    if not mirrors.covers_registry(reference.registry):
+        return store
+
+    def places(repository: str) -> list[Place]:
+        candidates = mirrors.candidates(Reference(reference.registry, repository))
+        return [(store if c.registry == reference.registry else RegistryStore(registries.client(c.registry)),
+                 c.repository) for c in candidates]
+
+    return ReadThroughStore(store, places)

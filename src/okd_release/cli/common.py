@@ -10,12 +10,13 @@ import select
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import yaml
 
-from okd_release.errors import OkdReleaseError
+from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,10 +47,48 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
                             format="%(levelname)s %(name)s: %(message)s")
         # the HTTP libraries' own debug output is not needed; requests are logged by okd_release.
         logging.getLogger("httpcore").setLevel(logging.INFO)
-    registries = Registries(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
+    registries = _session(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
                                             max_connections=max_connections))
     _SESSIONS.append(registries)
     return registries
+
+
+def mirror_config_options(command: F) -> F:
+    """oc's --icsp-file and --idms-file: read images by digest from the mirrors a file names, then the source."""
+    decorators = [
+        click.option("--icsp-file", type=click.Path(dir_okay=False), expose_value=False, callback=_mirror_file,
+                     help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
+                          "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
+        click.option("--idms-file", type=click.Path(dir_okay=False), expose_value=False, callback=_mirror_file,
+                     help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
+                          "digest are read from the mirrors it names first, then from their source."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _mirror_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Keep --icsp-file / --idms-file for make_registries, which every command calls: no command passes them on."""
+    if value is not None and param.name:
+        ctx.meta[f"okd_release.{param.name}"] = value
+    return value
+
+
+def _session(options: RegistryOptions) -> Registries:
+    """A registry session; one reading through mirrors when the command was given --icsp-file or --idms-file."""
+    context = click.get_current_context(silent=True)
+    meta = context.meta if context is not None else {}
+    icsp, idms = meta.get("okd_release.icsp_file"), meta.get("okd_release.idms_file")
+    if icsp and idms:
+        raise ConfigError("--icsp-file and --idms-file are mutually exclusive")
+    if not icsp and not idms:
+        return Registries(options)
+    from okd_release.mirrors import load_mirror_files  # noqa: PLC0415 - only commands given a file pay for it
+    from okd_release.stores import MirroredRegistries  # noqa: PLC0415
+
+    mirrors = load_mirror_files([Path(icsp)] if icsp else [], [Path(idms)] if idms else [])
+    return MirroredRegistries(options, mirrors=mirrors)
 
 
 def handle_errors(command: F) -> F:

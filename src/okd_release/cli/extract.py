@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.common import handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import extract_git_options
 from okd_release.cli.info import _rfc3339 as rfc3339  # oc's timestamp format, kept in one place
 from okd_release.cli.info import info_text
@@ -61,6 +61,7 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
               help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @extract_git_options
+@mirror_config_options
 @registry_options
 @handle_errors
 def extract_command(image: str | None, from_: str | None, from_dir: str | None, to: str, file_name: str | None,

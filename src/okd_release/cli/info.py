@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
+from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import info_history_options
 from okd_release.cli.table import TabWriter, human_size
 from okd_release.cli.template import go_template, jsonpath
@@ -67,6 +67,7 @@ def _format(output: str | None) -> tuple[str, str]:
 @click.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
 @click.option("-o", "--output", help="digest|json|yaml|name|pullspec|jsonpath=...|template=...|go-template=...")
 @info_history_options
+@mirror_config_options
 @registry_options
 @handle_errors
 def info_command(images: tuple[str, ...], from_dir: str | None, changes_from: str | None, pullspecs: bool,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from okd_release import reference as references
-from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
+from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.table import human_size
 from okd_release.cli.terminal import make_progress
 from okd_release.errors import ConfigError
@@ -57,6 +57,7 @@ _REFUSED = {
 @click.option("--apply-release-image-signature", is_flag=True,
               help="oc's creation of the signature ConfigMap on a cluster: refused.")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
+@mirror_config_options
 @registry_options
 @handle_errors
 def mirror_command(release: str | None, from_: str | None, from_dir: str | None, to: str | None,

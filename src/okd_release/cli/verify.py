@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from okd_release import reference as references
-from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.common import handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.table import columns
 from okd_release.content import Platform
 from okd_release.errors import ConfigError
@@ -31,6 +31,7 @@ from okd_release.release.signatures import SIGNATURES_DIR, Verification, find_ve
               help="Read a file:// release from this on-disk mirror (and signatures from its config/ directory).")
 @click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @click.option("-o", "--output", type=click.Choice(["json"]), help="Print the result as a JSON object.")
+@mirror_config_options
 @registry_options
 @handle_errors
 def verify_command(release: str, stores: tuple[str, ...], keys: tuple[str, ...], signature_dirs: tuple[str, ...],
