@@ -273,14 +273,15 @@ def test_extract_to_a_directory_holding_a_users_directory_of_the_same_name_fails
         source_registry, plain_registries, tmp_path) -> None:
     release = push_payload(plain_registries, source_registry.host, "hostile/collision", "4.15.0", {},
                            [LayerEntry.file("release-manifests/0000_a.yaml", MANIFEST, 0o444),
-                            LayerEntry.file("release-manifests/keepme", b"payload file", 0o444)], tmp_path / "work")
-    target = tmp_path / "to"
-    (target / "keepme/.git").mkdir(parents=True)
-    (target / "keepme/.git/HEAD").write_text("ref: refs/heads/main\n")
-    line = _error_line(run_cli("extract", "--insecure", "--to", str(target), release))
-    assert str(target / "keepme") in line
-    assert (target / "keepme/.git/HEAD").read_text() == "ref: refs/heads/main\n"
-    assert sorted(p.name for p in target.iterdir()) == ["keepme"]
+                            LayerEntry.file("release-manifests/keepme.yaml", MANIFEST, 0o444)], tmp_path / "work")
+    for flags in ((), ("--raw",)):  # manifests re-encoded as oc writes them, and the payload's own bytes
+        target = tmp_path / "to" / "-".join(flags or ("default",))
+        (target / "keepme.yaml/.git").mkdir(parents=True)
+        (target / "keepme.yaml/.git/HEAD").write_text("ref: refs/heads/main\n")
+        line = _error_line(run_cli("extract", "--insecure", *flags, "--to", str(target), release))
+        assert str(target / "keepme.yaml") in line
+        assert (target / "keepme.yaml/.git/HEAD").read_text() == "ref: refs/heads/main\n"
+        assert sorted(p.name for p in target.iterdir()) == ["keepme.yaml"]
 
 
 def test_payload_files_from_a_directory_or_tar_file_are_placed_as_carefully(tmp_path) -> None:
@@ -310,13 +311,14 @@ def test_stale_partials_are_removed_but_a_live_writers_and_others_files_are_kept
     with open(live, "rb") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)  # as a writer of another process holds its temporary file
         store = DiskStore(tmp_path / "mirror")
-        store.put_manifest("openshift/release", "v1", _raw(b'{"schemaVersion": 2}'))
-    assert sorted(p.name for p in blobs.iterdir()) == [".partial-live", "partial-not-ours"]
+        manifest = _raw(b'{"schemaVersion": 2}')
+        store.put_manifest("openshift/release", "v1", manifest)  # stored as a blob too, in oc's layout
+    assert sorted(p.name for p in blobs.iterdir()) == [".partial-live", "partial-not-ours", manifest.digest]
     assert (tmp_path / "mirror/.partial-outside-v2").exists()
     from okd_release.image.disk import remove_stale_partials
 
     assert remove_stale_partials(tmp_path / "mirror/v2") == 1  # once the writer is gone
-    assert sorted(p.name for p in blobs.iterdir()) == ["partial-not-ours"]
+    assert sorted(p.name for p in blobs.iterdir()) == ["partial-not-ours", manifest.digest]
 
 
 def test_stale_unpack_staging_directories_are_removed_by_the_next_unpack(tmp_path) -> None:
@@ -478,7 +480,7 @@ def test_extract_to_streams_manifests_without_reading_them_all_into_memory(
     files = [LayerEntry(f"release-manifests/0000_50_big_{i}.yaml", source=zeros, mode=0o444) for i in range(3)]
     release = push_payload(plain_registries, source_registry.host, "hostile/big-files", "4.15.0-big", {}, files,
                            tmp_path / "work")
-    code, stderr, peak = _measured("extract", "--insecure", "--to", str(tmp_path / "to"), release)
+    code, stderr, peak = _measured("extract", "--insecure", "--raw", "--to", str(tmp_path / "to"), release)
     assert code == 0, stderr
     assert sorted(p.name for p in (tmp_path / "to").iterdir()) == [
         "0000_50_big_0.yaml", "0000_50_big_1.yaml", "0000_50_big_2.yaml", "image-references", "release-metadata"]

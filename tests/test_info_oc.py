@@ -166,8 +166,8 @@ def test_size_and_verify_fail_on_an_image_that_does_not_exist(crafted) -> None:
 def test_verify_prints_digest_creation_and_version_per_release(sample_release) -> None:
     result = run_cli("info", "--insecure", "--verify", sample_release.release_tag, sample_release.release)
     assert result.returncode == 0, result.stderr
-    # image-references' creationTimestamp; the sample's is null, which oc prints as Go's zero time
-    line = f"{sample_release.digest} 0001-01-01T00:00:00Z {sample_release.version}\n"
+    # image-references' creationTimestamp: the sample release's build time (SOURCE_DATE_EPOCH)
+    line = f"{sample_release.digest} 2024-01-01T00:00:00Z {sample_release.version}\n"
     assert result.stdout == line * 2
 
 
