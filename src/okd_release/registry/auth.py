@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from okd_release.errors import AuthenticationError, RegistryError, TransientRegistryError
-from okd_release.registry.credentials import Credentials
+from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.limits import deadline, read_capped
 from okd_release.registry.retry import RETRY_STATUSES, parse_retry_after
 
@@ -55,10 +55,11 @@ def basic_header(credentials: Credentials) -> str:
 class Authenticator:
     """Holds what one registry asked for and produces the Authorization header for a scope."""
 
-    def __init__(self, registry: str, credentials: Credentials | None, client: httpx.Client, *,
+    def __init__(self, registry: str, credentials: Credentials | RegistryCredentials | None, client: httpx.Client, *,
                  insecure: bool = False, deadline: float | None = None) -> None:
         self.registry = registry
-        self.credentials = credentials
+        self.credentials = credentials  # the same for every repository, or looked up per repository
+        self._refused: set[Credentials] = set()  # refused once, refused for every repository: not sent again
         self.insecure = insecure
         self.deadline = deadline
         self._client = client
@@ -85,13 +86,30 @@ class Authenticator:
         challenge = self._challenge
         if challenge is None:
             return None
+        credentials = self.credentials_for(scope)
+        if credentials is not None and credentials in self._refused:
+            raise AuthenticationError(f"authentication to registry {self.registry} refused")
         if challenge.scheme == "basic":
-            if self.credentials is None:
+            if credentials is None:
                 raise AuthenticationError(f"registry {self.registry} requires credentials and none were found")
-            return basic_header(self.credentials)
-        return "Bearer " + self._token(challenge, scope)
+            return basic_header(credentials)
+        return "Bearer " + self._token(challenge, scope, credentials)
 
-    def _token(self, challenge: Challenge, scope: str) -> str:
+    def credentials_for(self, scope: str) -> Credentials | None:
+        """The credentials for the (first) repository of `scope`: the one a request reads or writes."""
+        if not isinstance(self.credentials, RegistryCredentials):
+            return self.credentials
+        parts = scope.split(" ", 1)[0].split(":")
+        return self.credentials(parts[1] if len(parts) == 3 and parts[0] == "repository" else None)
+
+    def refuse(self, scope: str) -> None:
+        """The registry refused the credentials sent for `scope`: later requests with them fail at once."""
+        credentials = self.credentials_for(scope)
+        if credentials is not None:
+            with self._lock:
+                self._refused.add(credentials)
+
+    def _token(self, challenge: Challenge, scope: str, credentials: Credentials | None) -> str:
         with self._lock:
             fetching = self._fetching.setdefault(scope, threading.Lock())
         with fetching:  # concurrent requests for one scope share a single token request
@@ -99,23 +117,25 @@ class Authenticator:
                 cached = self._tokens.get(scope)
                 if cached and cached[1] > time.monotonic():
                     return cached[0]
-            token, lifetime = self._fetch_token(challenge, scope)
+            token, lifetime = self._fetch_token(challenge, scope, credentials)
             with self._lock:
                 self._tokens[scope] = (token, time.monotonic() + max(lifetime - 10, 5))
             return token
 
-    def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
+    def _fetch_token(self, challenge: Challenge, scope: str, credentials: Credentials | None) -> tuple[str, float]:
         realm = self._realm(challenge)
         query = {"service": challenge.params.get("service", "")}
         if scope:
             query["scope"] = scope
-        headers = {"Authorization": basic_header(self.credentials)} if self.credentials else {}
+        headers = {"Authorization": basic_header(credentials)} if credentials else {}
         try:
             with deadline(self.deadline), self._client.stream("GET", realm, params=query, headers=headers) as response:
                 body = read_capped(response, MAX_TOKEN_RESPONSE, f"token response for {self.registry}")
         except httpx.TransportError as error:
             raise TransientRegistryError(f"token service for {self.registry} unreachable: {type(error).__name__}") from None
         if response.status_code in (401, 403):
+            if response.status_code == 401 and credentials is not None:
+                self.refuse(scope)
             raise AuthenticationError(
                 f"authentication to registry {self.registry} refused (token service said {response.status_code})"
             )

@@ -16,7 +16,7 @@ from okd_release import digest as digests
 from okd_release import mediatypes, names
 from okd_release.content import CHUNK, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError
-from okd_release.registry.credentials import Credentials
+from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.limits import deadline, guarded, read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import RetryCounter, with_retries
@@ -52,7 +52,7 @@ class RegistryClient:
     httpx would otherwise resolve a `..` in a tag and send the request to another repository.
     """
 
-    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None = None,
+    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | RegistryCredentials | None = None,
                  retries: RetryCounter | None = None) -> None:
         self.registry = registry
         self.options = options

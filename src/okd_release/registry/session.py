@@ -27,7 +27,7 @@ class Registries:
     def client(self, registry: str) -> RegistryClient:
         with self._lock:
             if registry not in self._clients:
-                self._clients[registry] = RegistryClient(registry, self.options, self.credentials.lookup(registry),
+                self._clients[registry] = RegistryClient(registry, self.options, self.credentials.for_registry(registry),
                                                          self.retries)
             return self._clients[registry]
 
