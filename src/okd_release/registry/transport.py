@@ -15,9 +15,11 @@ import httpx
 from okd_release import names
 from okd_release.errors import AuthenticationError, NotFound, OkdReleaseError, RegistryError, TransientRegistryError, UnsafeName
 from okd_release.registry.auth import Authenticator, same_origin
-from okd_release.registry.credentials import Credentials
+from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.limits import deadline, drain, read_capped, then_deadline, with_deadlines
 from okd_release.registry.options import RegistryOptions
+from okd_release.registry.proxy import ProxyRoutes, ProxySettings
+from okd_release.registry.reachability import permanent_failure
 from okd_release.registry.retry import RETRIES, RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,20 @@ MAX_ERROR_BODY = 64 * 1024
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
-def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True) -> httpx.Client:
+def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True,
+                     proxies: ProxySettings | None = None) -> httpx.Client:
+    """A client for registry and token traffic; `proxies` default to the environment's (HTTPS_PROXY, ...)."""
     if verify is True and options.ca_file:
         verify = ssl.create_default_context(cafile=options.ca_file)
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
     limits = httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=options.max_connections)
-    transport = with_deadlines(httpx.HTTPTransport(verify=verify, limits=limits, trust_env=False))
+    tls = verify
+
+    def route(proxy: httpx.URL | None) -> httpx.BaseTransport:
+        return with_deadlines(httpx.HTTPTransport(verify=tls, limits=limits, trust_env=False, proxy=proxy))
+
+    # Proxies as Go tools read them (registry.proxy), not httpx's rules: trust_env stays off.
+    transport = ProxyRoutes(proxies if proxies is not None else ProxySettings.from_environment(), route)
     # Redirects are followed by httpx, which drops the Authorization header when the origin changes.
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True, trust_env=False)
 
@@ -40,7 +50,7 @@ def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = T
 class Transport:
     """Sends requests to one registry, answering its auth challenges and mapping failures to errors."""
 
-    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | None,
+    def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | RegistryCredentials | None,
                  retries: RetryCounter | None = None) -> None:
         self.registry = names.check_host(registry)  # it becomes the authority of every URL
         self.options = options
@@ -51,6 +61,7 @@ class Transport:
         self._client: httpx.Client | None = None
         self._auth: Authenticator | None = None
         self._unavailable: tuple[float, str] = (0.0, "")
+        self._reached = False  # once the registry has answered, a failure to connect may be its restart: retried
         # A client (and so a connection pool) per thread: one shared pool serialises every request and every
         # response's end on its lock. A thread that has ended leaves its client to the next new thread.
         self._mine = threading.local()
@@ -94,8 +105,12 @@ class Transport:
         client = make_http_client(self.options, verify=False)
 
         def reach(base: str) -> str:
-            with client.stream("GET", f"{base}/v2/") as response:
-                drain(response)
+            try:
+                with client.stream("GET", f"{base}/v2/") as response:
+                    drain(response)
+            except httpx.ConnectError as error:
+                raise permanent_failure(error, self.registry, base, plain_http_is_fatal=False) or error from None
+            self._reached = True
             return base
 
         def probe() -> str:
@@ -110,6 +125,9 @@ class Transport:
         except TransientRegistryError as error:
             client.close()
             raise RegistryError(f"cannot reach registry {self.registry}: {error}") from None
+        except RegistryError:
+            client.close()
+            raise
 
     # -- requests ----------------------------------------------------------------------------------
     def request(
@@ -177,6 +195,9 @@ class Transport:
                     f"the TLS certificate of registry {self.registry} could not be verified "
                     "(give its CA with --certificate-authority, or use --insecure)"
                 ) from None
+            permanent = None if self._reached else permanent_failure(error, self.registry, url)
+            if permanent is not None:
+                raise permanent from None
             raise
         if response.status_code in ok:
             return response
@@ -197,6 +218,7 @@ class Transport:
                 request_headers["Authorization"] = authorization
             request = client.build_request(method, url, headers=request_headers, content=content, params=params)
             response = client.send(request, stream=True)
+            self._reached = True
             log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:
                 return response
@@ -213,6 +235,8 @@ class Transport:
             auth.forget(scope, authorization)
             if content is not None and not isinstance(content, bytes):
                 raise AuthenticationError(f"registry {self.registry} asked for authentication during an upload")
+        if authorization is not None and authorization.startswith("Basic "):
+            auth.refuse(scope)  # wrong credentials stay wrong: requests for other images fail without asking again
         raise AuthenticationError(f"authentication to registry {self.registry} refused")
 
     def _error_for(self, response: httpx.Response, method: str, url: str) -> RegistryError:
