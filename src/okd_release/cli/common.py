@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
 import os
+import re
 import select
 import signal
 import sys
@@ -25,14 +27,52 @@ _SESSIONS: list[Registries] = []
 """The registry sessions the running command opened (through make_registries): it reports their retries."""
 
 
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+|[0-9]+(?:\.[0-9]+)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2 on
+    """A duration as oc's --request-timeout takes it: `30s`, `2m`, `1h30m`, `500ms`; a bare number is seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        if not _DURATION.fullmatch(text):
+            self.fail(f"{text!r} is not a duration (like 30s, 2m or 1h30m)", param, ctx)
+        if text[-1].isdigit():
+            seconds = float(text)
+        else:
+            seconds = sum(float(number) * _UNIT_SECONDS[unit]
+                          for number, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", text))
+        if seconds <= 0:
+            self.fail("must be more than 0 (a request without a deadline could hang for ever)", param, ctx)
+        return seconds
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a registry-access flag for make_registries, so that each command need not pass it along."""
+    if value is not None and param.name:
+        ctx.meta[f"okd_release.{param.name}"] = value
+    return value
+
+
 def registry_options(command: F) -> F:
-    """-a/--registry-config, --insecure, --certificate-authority, --loglevel."""
+    """-a/--registry-config, --insecure, --certificate-authority, --retries, --request-timeout, --loglevel."""
+    defaults = RegistryOptions()
     decorators = [
         click.option("-a", "--registry-config", "registry_config", type=click.Path(dir_okay=False),
                      help="Pull secret / docker config JSON with registry credentials."),
         click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
         click.option("--certificate-authority", "ca_file", type=click.Path(exists=True, dir_okay=False),
                      help="CA bundle to verify registry TLS certificates."),
+        click.option("--retries", type=click.IntRange(0, 100), expose_value=False, callback=_remember,
+                     help="Retries of a registry request that failed transiently (connection lost, 429, 5xx), with "
+                          f"growing waits that honour Retry-After [default: {defaults.retry.attempts - 1}]."),
+        click.option("--request-timeout", type=Duration(), expose_value=False, callback=_remember,
+                     help="How long one registry request may take in all, its answer included (30s, 2m, 1h); a "
+                          "blob download is not bounded by it but retried when it stalls "
+                          f"[default: {defaults.request_deadline:g}s]."),
         click.option("--loglevel", type=click.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
     ]
     for decorator in reversed(decorators):
@@ -47,8 +87,9 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
                             format="%(levelname)s %(name)s: %(message)s")
         # the HTTP libraries' own debug output is not needed; requests are logged by okd_release.
         logging.getLogger("httpcore").setLevel(logging.INFO)
-    registries = _session(RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
-                                            max_connections=max_connections))
+    options = RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
+                              max_connections=max_connections)
+    registries = _session(_with_command_flags(options))
     _SESSIONS.append(registries)
     return registries
 
@@ -89,6 +130,18 @@ def _session(options: RegistryOptions) -> Registries:
 
     mirrors = load_mirror_files([Path(icsp)] if icsp else [], [Path(idms)] if idms else [])
     return MirroredRegistries(options, mirrors=mirrors)
+
+
+def _with_command_flags(options: RegistryOptions) -> RegistryOptions:
+    """`options` with the running command's --retries and --request-timeout (their defaults when not given)."""
+    context = click.get_current_context(silent=True)
+    meta = context.meta if context is not None else {}
+    retries, seconds = meta.get("okd_release.retries"), meta.get("okd_release.request_timeout")
+    if retries is not None:  # the policy's other fields (its waits, and a test's sleep) stay as they are
+        options = dataclasses.replace(options, retry=dataclasses.replace(options.retry, attempts=retries + 1))
+    if seconds is not None:
+        options = dataclasses.replace(options, request_deadline=seconds)
+    return options
 
 
 def handle_errors(command: F) -> F:
