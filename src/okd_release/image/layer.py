@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
+import zstandard
+
 from okd_release import mediatypes
 from okd_release.content import Descriptor
 from okd_release.errors import ManifestError
@@ -173,6 +175,15 @@ class ChunkReader(io.RawIOBase):
         self._buffer = self._buffer[count:]
         return count
 
+    def prefix(self, count: int) -> bytes:
+        """Up to `count` bytes of what is still to be read, without consuming them (to tell a compression)."""
+        while len(self._buffer) < count:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        return self._buffer[:count]
+
     def drain(self) -> None:
         """Read the rest of the stream (so that its digest gets verified)."""
         self._buffer = b""
@@ -180,19 +191,30 @@ class ChunkReader(io.RawIOBase):
             pass
 
 
+ZSTD_LAYER = "application/vnd.oci.image.layer.v1.tar+zstd"  # zstd:chunked layers have it too: plain zstd to a reader
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 @contextlib.contextmanager
-def layer_tar(chunks: Iterator[bytes], what: str) -> Iterator[tarfile.TarFile]:
+def layer_tar(chunks: Iterator[bytes], what: str, media_type: str | None = None) -> Iterator[tarfile.TarFile]:
     """A streamed layer as a tar file; the rest of the blob is read on exit so that its digest is verified.
 
+    The compression is told by its first bytes (gzip, zstd, bzip2, xz, or none), and a layer whose
+    `media_type` says zstd must be zstd. Decompression streams: memory stays bounded whatever the layer's size.
     A layer that does not parse is reported as a digest mismatch when its bytes are wrong, else as an
-    invalid layer; never as a tar library error.
+    invalid layer; never as a tar or compression library error.
     """
     reader = ChunkReader(chunks)
     buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)
+    zstd = reader.prefix(len(ZSTD_MAGIC)) == ZSTD_MAGIC
     try:
-        with tarfile.open(fileobj=buffered, mode="r|*") as tar:
+        if media_type == ZSTD_LAYER and not zstd:
+            raise tarfile.ReadError(f"its media type is {ZSTD_LAYER} but it is not zstd-compressed")
+        source: BinaryIO = (zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+                            if zstd else buffered)
+        with tarfile.open(fileobj=source, mode="r|" if zstd else "r|*") as tar:
             yield tar
-    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as error:
+    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile, zstandard.ZstdError) as error:
         reader.drain()  # raises DigestMismatch if the bytes are not the blob's
         raise ManifestError(f"{what} is not a valid tar layer: {error}") from None
     reader.drain()
@@ -212,16 +234,16 @@ MAX_FILES_TOTAL = 256 * 1024 * 1024  # a payload's manifests are tens of MiB; gi
 
 def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str = "layer",
                limit: int = MAX_FILE, total_limit: int = MAX_FILES_TOTAL,
-               mtimes: dict[str, float] | None = None) -> dict[str, bytes]:
+               mtimes: dict[str, float] | None = None, media_type: str | None = None) -> dict[str, bytes]:
     """Small regular files of a streamed layer whose names `wanted` accepts; the whole blob is verified.
 
     Memory is bounded: a file over `limit` bytes, or files adding up to more than `total_limit`, are a
     ManifestError naming `what`, raised before the file that would cross the bound is read. `mtimes`, when
-    given, receives each file's modification time (seconds since the epoch).
+    given, receives each file's modification time (seconds since the epoch). `media_type`: the layer's, as `layer_tar` takes it.
     """
     found: dict[str, bytes] = {}
     total = 0
-    with layer_tar(chunks, what) as tar:
+    with layer_tar(chunks, what, media_type) as tar:
         for member in tar:
             name = normalise(member.name)
             if member.isreg() and wanted(name):
