@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -168,11 +169,22 @@ def test_manifest_with_a_size_beyond_int64_is_one_line(push, source_registry, fa
     ('{"release": "quay.io/okd/release:4.15"}', "okd-release-mirror.json is invalid at $.release: 'quay.io/okd/release:4.15' "
                                                 "is not a file:// reference"),
 ])
-def test_mirror_from_a_directory_with_a_malformed_index_is_one_line(source_registry, tmp_path: Path, index: str,
-                                                                     problem: str) -> None:
-    (tmp_path / "okd-release-mirror.json").write_text(index)
-    result = run_cli("mirror", "--insecure", "--from-dir", str(tmp_path), "--to", f"{source_registry.host}/hostile/mirror")
-    _one_error(result, str(tmp_path / "okd-release-mirror.json"), problem)
+def test_mirror_from_a_directory_with_a_malformed_index_is_one_line(disk_mirror: Path, source_registry, tmp_path: Path,
+                                                                     index: str, problem: str) -> None:
+    directory = tmp_path / "mirror"
+    shutil.copytree(disk_mirror, directory, symlinks=True)
+    (directory / "okd-release-mirror.json").write_text(index)
+    result = run_cli("mirror", "--insecure", "--from-dir", str(directory), "--to", f"{source_registry.host}/hostile/mirror")
+    _one_error(result, str(directory / "okd-release-mirror.json"), problem)
+
+
+@pytest.fixture(scope="module")
+def disk_mirror(sample_release, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample release mirrored to disk, index included."""
+    directory = tmp_path_factory.mktemp("disk-mirror")
+    mirrored = run_cli("mirror", "--insecure", "--from", sample_release.release, "--to-dir", str(directory))
+    assert mirrored.returncode == 0, mirrored.stderr
+    return directory
 
 
 def _big_release(push) -> str:

@@ -226,15 +226,28 @@ def _from_dir_release(options: MirrorOptions) -> str:
                       f"add --from file://{DISK_REPOSITORY}:TAG to choose one")
 
 
+def read_mirror_index(directory: Path) -> MirrorIndexDocument | None:
+    """The okd-release-mirror.json of a disk mirror, validated (a ConfigError naming the field); None when absent."""
+    path = directory / DISK_INDEX
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    index = decode_json(data, MirrorIndexDocument, str(path), ConfigError)
+    if not index.release.startswith(references.FILE_SCHEME):  # it names what is in the directory, never a network
+        raise ConfigError(f"{path} is invalid at $.release: {index.release[:200]!r} is not a file:// reference")
+    return index
+
+
 def _original_source(options: MirrorOptions, release: ReleaseImage, text: str) -> str:
     """The pullspec the release was mirrored from, as okd-release-mirror.json says, when it is this release."""
     assert options.from_dir is not None
     path = options.from_dir / DISK_INDEX
-    try:
-        data = path.read_bytes()
-    except OSError:
+    index = read_mirror_index(options.from_dir)
+    if index is None:
         return ""  # written by oc, or by an older okd-release: the components' repositories still are known
-    index = decode_json(data, MirrorIndexDocument, str(path), ConfigError)
     if index.release != text or index.digest != release.digest or not index.source:
         return ""
     try:
