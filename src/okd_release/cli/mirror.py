@@ -26,12 +26,19 @@ _REFUSED = {
 
 @click.command("mirror")
 @click.argument("release", required=False)
-@click.option("--from", "from_", help="The release to mirror (or file://openshift/release:TAG with --from-dir).")
+@click.option("--from", "from_", multiple=True,
+              help="The release to mirror (or file://openshift/release:TAG with --from-dir); repeat it to mirror "
+                   "several releases (an upgrade path) in one run: each blob once, one mirror configuration.")
+@click.option("--from-file", type=click.Path(dir_okay=False, exists=True),
+              help="A file naming releases to mirror, one a line (# starts a comment), as --from repeated.")
 @click.option("--from-dir", type=click.Path(file_okay=False),
               help="Upload from this on-disk mirror (written by okd-release or by oc).")
 @click.option("--to", help="Repository to mirror every image into (or file://REPOSITORY with --to-dir).")
 @click.option("--to-release-image", help="Push the release image here instead of TO:<version>-<arch>.")
 @click.option("--to-dir", type=click.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
+@click.option("--since", type=click.Path(exists=True),
+              help="With --to-dir: write only what this earlier disk mirror (its directory, or its "
+                   "okd-release-mirror.json) lacks; --from-dir later checks the target holds the rest.")
 @click.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
 @click.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
 @click.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
@@ -60,8 +67,9 @@ _REFUSED = {
 @mirror_config_options
 @registry_options
 @handle_errors
-def mirror_command(release: str | None, from_: str | None, from_dir: str | None, to: str | None,
-                   to_release_image: str | None, to_dir: str | None, skip_release_image: bool, to_mirror: bool,
+def mirror_command(release: str | None, from_: tuple[str, ...], from_file: str | None, from_dir: str | None,
+                   to: str | None, to_release_image: str | None, to_dir: str | None, since: str | None,
+                   skip_release_image: bool, to_mirror: bool,
                    dry_run: bool, max_per_registry: int, keep_manifest_list: bool, filter_by_os: str | None,
                    instructions: str, instructions_dir: str | None, signature_dir: str | None, allow_unverified: bool,
                    to_image_stream: str | None, overwrite: bool,
@@ -105,8 +113,11 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
             raise ConfigError(_REFUSED[name])
     if release and from_:
         raise ConfigError("you may not specify an argument and --from")
+    releases = [*from_, *([release] if release else [])]
     options = MirrorOptions(
-        from_=from_ or release, from_dir=Path(from_dir) if from_dir else None, to=to,
+        from_=releases[0] if releases else None, more_from=tuple(releases[1:]),
+        from_file=Path(from_file) if from_file else None, since=Path(since) if since else None,
+        from_dir=Path(from_dir) if from_dir else None, to=to,
         to_release_image=to_release_image, to_dir=Path(to_dir) if to_dir else None,
         skip_release_image=skip_release_image, dry_run=dry_run, max_per_registry=max_per_registry,
         keep_manifest_list=keep_manifest_list, filter_by_os=filter_by_os,
@@ -117,7 +128,8 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
         if to_mirror:
             plan = plan_mirror(registries, options)
             for copy in plan.copies:
-                source = (str(references.parse(options.from_)) if copy.name == "release" and options.from_ else
+                source = (str(references.parse(options.from_)) if copy is plan.copies[0] and copy.name == "release"
+                          and options.from_ and not options.more_from else
                           f"{copy.source.store.reference_name(copy.source.repository)}@{copy.source_ref}")
                 target = copy.target.store.reference_name(copy.target.repository)
                 click.echo(f"{source} {target}{':' + copy.tags[0] if copy.tags else ''}")
@@ -138,7 +150,8 @@ def mirror_command(release: str | None, from_: str | None, from_dir: str | None,
     else:
         _print_summary(result)
     click.echo(_success_text(result, instructions, to_dir), nl=False)
-    _print_signatures(result)
+    for each in [result, *result.more]:
+        _print_signatures(each)
     if result.to_disk and not dry_run:
         click.echo("info: okd-release uploads it with: okd-release mirror "
                    f"--from-dir={to_dir or '.'} --to=REGISTRY/REPOSITORY", err=True)
@@ -169,7 +182,7 @@ def _print_pushed(target: Endpoint, reference: str, digest: str) -> None:
 
 def _success_text(result: MirrorResult, instructions: str, to_dir: str | None) -> str:
     """What oc prints once the mirror is done (and after a dry run)."""
-    text = f"\nSuccess\nUpdate image:  {result.update_image}\n"
+    text = "\nSuccess\n" + "".join(f"Update image:  {each.update_image}\n" for each in [result, *result.more])
     text += "".join(f"Mirror prefix: {prefix}\n" for prefix in result.mirror_prefixes)
     if result.to_disk:
         where = f"--from-dir={to_dir} " if to_dir else ""

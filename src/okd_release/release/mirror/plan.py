@@ -10,7 +10,7 @@ upload from the directory prints a mirror configuration naming the release's own
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import platform as host
 import re
 import sys
@@ -25,12 +25,21 @@ from okd_release.content import Platform
 from okd_release.documents import decode_json
 from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.image import manifest as manifests
-from okd_release.image.disk import DiskStore, atomic_write
+from okd_release.image.disk import DiskStore
 from okd_release.image.manifest import ImageIndex
 from okd_release.image.store import ImageStore
 from okd_release.listener import ProgressListener
 from okd_release.reference import Reference
 from okd_release.registry.session import Registries
+from okd_release.release.mirror.differential import (
+    DISK_INDEX,
+    WrittenRelease,
+    disk_target,
+    index_releases,
+    read_release_list,
+    reading_through_target,
+    write_index,
+)
 from okd_release.release.mirror.instructions import MirrorSource, mirror_sources
 from okd_release.release.mirror.space import run_with_space_check
 from okd_release.release.payload.source import ReleaseImage, open_release
@@ -44,7 +53,6 @@ from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
 
 DISK_REPOSITORY = "openshift/release"
-DISK_INDEX = "okd-release-mirror.json"
 ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
 # what oc appends to a release's version in its tag: the config's architecture, as OpenShift names it
 RELEASE_SUFFIXES = ("x86_64", "aarch64", "ppc64le", "s390x", "multi", "riscv64", "arm", "386", "loong64", "mips64le")
@@ -78,6 +86,11 @@ class MirrorOptions:
         release_image_signature_to_dir: export the release's verified signatures here, as oc's ConfigMap file
             (`--release-image-signature-to-dir`; default `<to_dir>/config`).
         allow_unverified: mirror a release that fails signature verification (`--allow-unverified`).
+        more_from: further releases mirrored in the same run (`--from` repeated): each blob once, one mirror
+            configuration, every release's signatures.
+        from_file: a file naming further releases, one a line (`--from-file`; `#` starts a comment).
+        since: with `to_dir`, write only what this earlier disk mirror (its directory, or its
+            okd-release-mirror.json) lacks, and record what the new one builds on (`--since`).
     """
 
     from_: str | None = None
@@ -92,6 +105,9 @@ class MirrorOptions:
     filter_by_os: str | None = None
     release_image_signature_to_dir: Path | None = None
     allow_unverified: bool = False
+    more_from: tuple[str, ...] = ()
+    from_file: Path | None = None
+    since: Path | None = None
 
 
 @dataclass(repr=False)
@@ -109,6 +125,8 @@ class MirrorResult:
         to_disk: the target is a `file://` directory.
         signatures: the release's signature check (its verification, or why it is unverified).
         signature_file: the ConfigMap file its signatures were exported to (None: not exported).
+        more: the other releases of a several-release mirror, each with its target, update image and
+            signatures (`sources` and `summary` above are the whole run's).
     """
 
     release: ReleaseImage
@@ -121,6 +139,7 @@ class MirrorResult:
     to_disk: bool = False
     signatures: SignatureCheck | None = None
     signature_file: Path | None = None
+    more: list[MirrorResult] = field(default_factory=list)
 
     def __repr__(self) -> str:
         # short: the release holds the whole payload, which would print tens of KB
@@ -142,6 +161,7 @@ class MirrorPlan:
     to_disk: bool
     platform_filter: PlatformPattern | None
     origin: str
+    others: tuple[MirrorPlan, ...] = ()
 
 
 class MirrorIndexDocument(msgspec.Struct, frozen=True):
@@ -284,8 +304,10 @@ def _target(registries: Registries, options: MirrorOptions) -> tuple[ImageStore,
     if options.to and (target.digest or (target.tag and target.tag != "latest")
                        or options.to.rsplit("/", 1)[-1].count(":")):
         raise ConfigError("--to must be an image repository, without a tag or digest")
+    if options.since is not None and not target.is_file:
+        raise ConfigError("--since needs --to-dir: a differential mirror is written to a directory")
     if target.is_file:
-        return DiskStore(options.to_dir or Path.cwd()), target
+        return disk_target(options.to_dir or Path.cwd(), options.since), target
     return open_store(target, registries), target
 
 
@@ -309,8 +331,44 @@ def plan_mirror(registries: Registries, options: MirrorOptions) -> MirrorPlan:
     registry errors) when the release cannot be read, and ConfigError when an image is not referenced by digest.
     """
     _check(options)
+    texts = release_texts(options)
+    if len(texts) > 1:
+        return _plan_several(registries, options, texts)
+    if texts and texts[0] != options.from_:
+        options = dataclasses.replace(options, from_=texts[0])
+    return _plan_one(registries, options, _target(registries, options))
+
+
+def _plan_several(registries: Registries, options: MirrorOptions, texts: list[str]) -> MirrorPlan:
+    """One plan per release, into one target; copies, mirror sources and signatures are the run's."""
+    if options.to_release_image:
+        raise ConfigError("--to-release-image names one image: mirror several releases with --to")
+    into = _target(registries, options)  # one store: what it records (a differential mirror's base) is the run's
+    plans = [_plan_one(registries, dataclasses.replace(options, from_=text), into) for text in texts]
+    first = plans[0]
+    sources = {source.source for plan in plans for source in plan.sources}
+    mirrors = list(first.sources[0].mirrors) if first.sources else []
+    return dataclasses.replace(first, copies=[copy for plan in plans for copy in plan.copies],
+                               sources=mirror_sources(sources, mirrors), others=tuple(plans[1:]))
+
+
+def release_texts(options: MirrorOptions) -> list[str]:
+    """The releases to mirror: `--from`, more `--from`, `--from-file`'s lines; with `--from-dir` and none of
+    them, those its index lists when one run wrote several. Empty: the one release `--from-dir` holds."""
+    texts = [options.from_] if options.from_ else []
+    texts += options.more_from
+    if options.from_file is not None:
+        texts += read_release_list(options.from_file)
+    if not texts and options.from_dir is not None:
+        texts = index_releases(options.from_dir)
+    return list(dict.fromkeys(texts))
+
+
+def _plan_one(registries: Registries, options: MirrorOptions, into: tuple[ImageStore, Reference]) -> MirrorPlan:
     release, original = _open_source(registries, options)
-    store, target = _target(registries, options)
+    store, target = into
+    if options.from_dir:  # a differential mirror reads what it left to an earlier one at the target
+        release = reading_through_target(release, options.from_dir, store, target.repository)
     keep_list = options.keep_manifest_list and release.index is not None
     tag = release_tag(release, keep_list)
     destination = Endpoint(store, target.repository)
@@ -370,6 +428,8 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
     """
     plan = plan_mirror(registries, options)
     signatures = check_mirrored_release(plan.release, registries.options, options.from_dir, options.allow_unverified)
+    checks = [check_mirrored_release(other.release, registries.options, options.from_dir, options.allow_unverified)
+              for other in plan.others]
 
     def transfer(listener: ProgressListener | None, dry_run: bool) -> Transfer:
         return Transfer(options.max_per_registry, listener, None, registries.options.retry, dry_run,
@@ -382,11 +442,21 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
         summary = transfer(progress, options.dry_run).run(plan.copies)
     release_copy = next((copy for copy in plan.copies if copy.name == "release"), None)
     store = release_copy.target.store if release_copy else None
-    if not options.dry_run and release_copy is not None and release_copy.tags and isinstance(store, DiskStore):
-        index = {"release": f"file://{release_copy.target.repository}:{release_copy.tags[0]}", "source": plan.origin,
-                 "version": plan.release.payload.version, "digest": plan.release.digest}
-        atomic_write(store.root / DISK_INDEX, [json.dumps(index, indent=2).encode()])
-    exported = None if options.dry_run else \
-        export_signatures(signatures, signatures_dir(options.to_dir, options.release_image_signature_to_dir))
+    written = [w for w in map(_written_release, (plan, *plan.others)) if w is not None]
+    if not options.dry_run and written and isinstance(store, DiskStore):
+        write_index(store, written, options.since)
+    directory = None if options.dry_run else signatures_dir(options.to_dir, options.release_image_signature_to_dir)
+    more = [MirrorResult(other.release, other.copies, summary, other.release_target, plan.sources, other.update_image,
+                         other.mirror_prefixes, other.to_disk, check, export_signatures(check, directory))
+            for other, check in zip(plan.others, checks, strict=True)]
     return MirrorResult(plan.release, plan.copies, summary, plan.release_target, plan.sources, plan.update_image,
-                        plan.mirror_prefixes, plan.to_disk, signatures, exported)
+                        plan.mirror_prefixes, plan.to_disk, signatures, export_signatures(signatures, directory), more)
+
+
+def _written_release(plan: MirrorPlan) -> WrittenRelease | None:
+    """The release a plan writes into a directory, as the index names it (None: it writes no release tag)."""
+    copy = next((copy for copy in plan.copies if copy.name == "release"), None)
+    if copy is None or not copy.tags:
+        return None
+    return WrittenRelease(f"file://{copy.target.repository}:{copy.tags[0]}", plan.origin, plan.release.payload.version,
+                          plan.release.digest)
