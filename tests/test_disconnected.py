@@ -6,6 +6,7 @@ themselves (`--icsp-file`/`--idms-file` as oc and cri-o read them) and the fallb
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
 from pathlib import Path
@@ -179,6 +180,13 @@ def test_a_disconnected_site_reads_the_release_through_its_mirror_with_the_sourc
     assert verified.returncode == 0, verified.stderr
     [signature] = json.loads(verified.stdout)["signatures"]
     assert signature["fingerprint"] == gpg.fingerprint(SIGNER)
+
+    # mirror --from reads through the mirror too: the release copied again, from the mirror alone
+    again = tmp_path / "again"
+    copied = run_cli("mirror", "--insecure", "--idms-file", str(idms), "--from", release, "--to-dir", str(again),
+                     "--allow-unverified")  # the signature store is out of reach
+    assert copied.returncode == 0, copied.stderr
+    assert os.readlink(again / "v2/openshift/release/manifests" / f"{VERSION}-x86_64") == digest
 
     # without the mirror file, the same command fails at once on the stopped source, in one line
     started = time.monotonic()
