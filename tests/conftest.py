@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import functools
 import json
 import logging
@@ -25,9 +26,12 @@ import pytest
 
 from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.options import RetryPolicy
-from okd_release.testing import localregistry
+from okd_release.stores import RegistryStore
+from okd_release.testing import golden, localregistry
+from okd_release.testing.sample import push_sample
 from tests.certs import make_ca_and_server
 
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 USERNAME = "okd-tester"
 PASSWORD = "s3cret-Pa55word-never-printed"
 
@@ -293,3 +297,29 @@ def fault_proxy():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def golden_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Registries on the recorded addresses (tests/golden/README.md), holding the sample content and oc's release
+    images. The addresses are fixed, so a module holds them under a lock that other test processes (pytest-xdist
+    workers) wait for."""
+    work = tmp_path_factory.mktemp("golden")
+    with open(Path(tempfile.gettempdir()) / f"okd-release-golden-{os.getuid()}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            source = localregistry.start(work / "source", address=golden.SOURCE_ADDRESS, port=golden.PORT)
+        except Exception as error:  # noqa: BLE001 - the reason is reported as the failure
+            pytest.fail(f"cannot start the golden registry on {golden.SOURCE}: {error}")
+        mirror = localregistry.start(work / "mirror", address=golden.MIRROR_ADDRESS, port=golden.PORT)
+        try:
+            with Registries(RegistryOptions(insecure=True)) as registries:
+                store = RegistryStore(registries.client(golden.SOURCE))
+                push_sample(store, golden.CONTENT)
+                for name, pullspec in golden.RELEASES.items():
+                    golden.push_release_image(store, golden.RELEASE_REPOSITORY, pullspec.rsplit(":", 1)[1],
+                                              GOLDEN_DIR / "releases" / name, golden.CONTENT)
+            yield
+        finally:
+            source.remove()
+            mirror.remove()

@@ -24,7 +24,6 @@ from okd_release.release.extract.pin import Replacement, pin
 from okd_release.release.extract.tools import host_os_arch
 from okd_release.testing import golden
 from tests.conftest import run_cli
-from tests.test_golden import golden_inputs  # noqa: F401 - the fixture: registries holding oc's release
 
 RECORDED = Path(__file__).resolve().parent / "extract_oc"
 OC_MANIFESTS = sorted((RECORDED / "manifests").iterdir())
@@ -105,7 +104,7 @@ def test_a_document_oc_cannot_convert_is_an_error() -> None:
         goyaml.reencode(b"apiVersion: v1\nkind: A\nmetadata: {name: a}\nx: {~: 1}\n", "a.yaml")
 
 
-def test_extract_writes_oc_files_and_modes_and_skips_what_oc_skips(tmp_path: Path, golden_inputs: None) -> None:  # noqa: F811
+def test_extract_writes_oc_files_and_modes_and_skips_what_oc_skips(tmp_path: Path, golden_inputs: None) -> None:
     result = run_cli("extract", "--insecure", "--to", str(tmp_path / "oc"), golden.RELEASE)
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "oc").iterdir())
@@ -129,7 +128,7 @@ def _umask() -> int:
 
 
 # -- tools ----------------------------------------------------------------------------------------------
-def test_archives_hold_what_oc_archives_hold(tmp_path: Path, golden_inputs: None) -> None:  # noqa: F811
+def test_archives_hold_what_oc_archives_hold(tmp_path: Path, golden_inputs: None) -> None:
     recorded = json.loads((RECORDED / "oc-archives.json").read_text())
     result = run_cli("extract", "--insecure", "--command", "oc", "--command-os", "*", "--to", str(tmp_path),
                      golden.RELEASE)
@@ -152,7 +151,7 @@ def test_archives_hold_what_oc_archives_hold(tmp_path: Path, golden_inputs: None
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
 
 
-def test_windows_oc_is_named_oc_as_oc_names_it(tmp_path: Path, golden_inputs: None) -> None:  # noqa: F811
+def test_windows_oc_is_named_oc_as_oc_names_it(tmp_path: Path, golden_inputs: None) -> None:
     result = run_cli("extract", "--insecure", "--command", "oc", "--command-os", "windows", "--to", str(tmp_path),
                      golden.RELEASE)
     assert result.returncode == 0, result.stderr
@@ -160,7 +159,7 @@ def test_windows_oc_is_named_oc_as_oc_names_it(tmp_path: Path, golden_inputs: No
     assert (tmp_path / "oc").read_bytes().startswith(b"MZ")
 
 
-def test_tools_default_to_this_machines_platform(tmp_path: Path, golden_inputs: None) -> None:  # noqa: F811
+def test_tools_default_to_this_machines_platform(tmp_path: Path, golden_inputs: None) -> None:
     result = run_cli("extract", "--insecure", "--tools", "--to", str(tmp_path), golden.RELEASE)
     assert result.returncode == 0, result.stderr
     os_, arch = host_os_arch()

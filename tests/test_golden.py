@@ -4,15 +4,12 @@ dev/record-golden). The inputs are oc's own release images, pushed again byte fo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from okd_release.registry import Registries, RegistryOptions
-from okd_release.stores import RegistryStore
-from okd_release.testing import golden, localregistry
-from okd_release.testing.sample import push_sample
+from okd_release.testing import golden
 from tests.conftest import run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -21,6 +18,7 @@ EXIT_CODES = json.loads((GOLDEN / "exit-codes.json").read_text())
 # Cases where okd-release does not yet print what oc prints: each is a strict xfail, so that a case which
 # starts to match fails until it is taken off this list. Deliberate differences are in README's
 # "Differences from oc" and are asserted by their own tests, not listed here.
+
 NOT_YET_MATCHING: dict[str, str] = {
     "extract-oc-all": "the archives' gzip and zip bytes: Go's deflate is not zlib's (the uncompressed tar, README, "
                       "modes and release.txt match: tests/test_extract_oc.py)",
@@ -30,28 +28,6 @@ NOT_YET_MATCHING: dict[str, str] = {
 # fails after the work is done (oc cannot write signatures of an unsigned release beside a disk mirror).
 OUR_EXTRA_FILES: dict[str, tuple[str, ...]] = {"mirror-to-dir": ("okd-release-mirror.json",)}
 OUR_EXIT_CODES: dict[str, int] = {"mirror-to-dir": 0}
-
-
-@pytest.fixture(scope="module")
-def golden_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Registries on the recorded addresses, holding the sample content and oc's release images."""
-    work = tmp_path_factory.mktemp("golden")
-    try:
-        source = localregistry.start(work / "source", address=golden.SOURCE_ADDRESS, port=golden.PORT)
-    except Exception as error:  # noqa: BLE001 - the reason is reported as the failure
-        pytest.fail(f"cannot start the golden registry on {golden.SOURCE}: {error}")
-    mirror = localregistry.start(work / "mirror", address=golden.MIRROR_ADDRESS, port=golden.PORT)
-    try:
-        with Registries(RegistryOptions(insecure=True)) as registries:
-            store = RegistryStore(registries.client(golden.SOURCE))
-            push_sample(store, golden.CONTENT)
-            for name, pullspec in golden.RELEASES.items():
-                golden.push_release_image(store, golden.RELEASE_REPOSITORY, pullspec.rsplit(":", 1)[1],
-                                          GOLDEN / "releases" / name, golden.CONTENT)
-        yield
-    finally:
-        source.remove()
-        mirror.remove()
 
 
 @pytest.mark.parametrize("case", golden.CASES, ids=lambda case: case.name)

@@ -24,7 +24,6 @@ from okd_release.stores import RegistryStore
 from okd_release.testing import golden
 from okd_release.testing.sample import write_image_stream
 from tests.conftest import run_cli
-from tests.test_golden import golden_inputs  # noqa: F401 - the registries holding the golden inputs
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 OC_RELEASE = GOLDEN / "releases" / "golden"
@@ -157,7 +156,7 @@ def _build_like_oc(tmp_path: Path, target: str) -> tuple[str, dict[str, bytes]]:
     return result.stdout, {"manifest": raw.data, "digest": digest.encode(), **blobs}
 
 
-def test_new_writes_ocs_payload_layer_config_and_output(golden_inputs: None, tmp_path: Path) -> None:  # noqa: F811
+def test_new_writes_ocs_payload_layer_config_and_output(golden_inputs: None, tmp_path: Path) -> None:
     stdout, image = _build_like_oc(tmp_path, f"{golden.SOURCE}/okd/ours:golden")
     assert gzip.decompress(image["layer"]) == OC_LAYER  # gzip itself differs: zlib is not Go's deflate
     ours, oc = json.loads(image["config"]), json.loads((OC_RELEASE / "config.json").read_bytes())
@@ -170,7 +169,7 @@ def test_new_writes_ocs_payload_layer_config_and_output(golden_inputs: None, tmp
     assert stdout == f"{image['digest'].decode()} {golden.VERSION} {OC_CREATED}\n"  # oc's DIGEST NAME CREATED
 
 
-def test_rebuild_of_ocs_release_without_changes_reproduces_its_digest(golden_inputs: None) -> None:  # noqa: F811
+def test_rebuild_of_ocs_release_without_changes_reproduces_its_digest(golden_inputs: None) -> None:
     result = run_cli("new", "--insecure", "--from-release", golden.RELEASE, "--to-image", f"{golden.SOURCE}/okd/again:1")
     oc_digest = "sha256:" + hashlib.sha256((OC_RELEASE / "manifest.json").read_bytes()).hexdigest()
     assert result.returncode == 0, result.stderr
@@ -178,7 +177,7 @@ def test_rebuild_of_ocs_release_without_changes_reproduces_its_digest(golden_inp
     assert f"info: Release {oc_digest} built from 15 images" in result.stderr
 
 
-def test_release_that_its_inputs_do_not_give_is_not_reproduced(golden_inputs: None) -> None:  # noqa: F811
+def test_release_that_its_inputs_do_not_give_is_not_reproduced(golden_inputs: None) -> None:
     files = dict(_files(OC_LAYER))
     name = "release-manifests/0000_50_console-operator_README.md"
     tampered_layer = OC_LAYER.replace(files[name], files[name].upper())
@@ -208,7 +207,7 @@ def test_release_that_its_inputs_do_not_give_is_not_reproduced(golden_inputs: No
     assert renamed.returncode == 0, renamed.stderr  # a changed release is not checked against its input
 
 
-def test_oc_rebuilds_our_release_to_the_same_image_references(golden_inputs: None, tmp_path: Path) -> None:  # noqa: F811
+def test_oc_rebuilds_our_release_to_the_same_image_references(golden_inputs: None, tmp_path: Path) -> None:
     _, image = _build_like_oc(tmp_path, f"{golden.SOURCE}/okd/ours:for-oc")
     ours = json.loads(_files(gzip.decompress(image["layer"]))["release-manifests/image-references"])
     # recorded by hand: `oc adm release new --from-release <ours> --name 4.15.2` (tests/golden/README.md)
@@ -222,7 +221,7 @@ def test_oc_rebuilds_our_release_to_the_same_image_references(golden_inputs: Non
     assert no_changes["created"] == OC_CREATED
 
 
-def test_default_name_is_the_build_time(golden_inputs: None, tmp_path: Path) -> None:  # noqa: F811
+def test_default_name_is_the_build_time(golden_inputs: None, tmp_path: Path) -> None:
     result = run_cli("new", "--insecure", "-f", str(_stream_file(tmp_path)), "--to-dir", str(tmp_path / "out"),
                      env={"SOURCE_DATE_EPOCH": OC_EPOCH})
     assert result.returncode == 0, result.stderr
@@ -231,7 +230,7 @@ def test_default_name_is_the_build_time(golden_inputs: None, tmp_path: Path) -> 
     assert json.loads((tmp_path / "out" / "release-metadata").read_bytes())["previous"] == []
 
 
-def test_public_reference_mode_names_images_through_the_public_repository(golden_inputs: None,  # noqa: F811
+def test_public_reference_mode_names_images_through_the_public_repository(golden_inputs: None,
                                                                          tmp_path: Path) -> None:
     path = _stream_file(tmp_path)
     document = json.loads(path.read_bytes())
