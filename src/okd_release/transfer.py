@@ -170,7 +170,7 @@ class Transfer:
         self.summary = TransferSummary()
         self.retries = RetryCounter(parent=retries)  # this transfer's own redone streams and manifest pushes
         self._session_retries = retries
-        self._pushed = pushed or (lambda target, reference, digest: None)
+        self._pushed = pushed or (lambda *_: None)
         self._lock = threading.Lock()
         self._telling = threading.Lock()  # `pushed` is called by one thread at a time
         self._limits: dict[str, threading.Semaphore] = {}

@@ -105,7 +105,7 @@ def _validate_info(changes_from: str | None, output: str | None, changelog_dir: 
 def _info_history(images: tuple[str, ...], changes_from: str | None, from_dir: str | None, filter_by_os: str | None,
                   output: str | None, registry_config: str | None, insecure: bool, ca_file: str | None,
                   loglevel: int, changelog: str | None, bugs: str | None, skip_bug_check: bool, rpmdb: bool,
-                  rpmdb_cache: str | None, rpmdb_image: str | None, rpmdb_diff: bool, **ignored: Any) -> None:
+                  rpmdb_cache: str | None, rpmdb_image: str | None, rpmdb_diff: bool, **_info_options: Any) -> None:
     if not changes_from and len(images) == 2:  # `info OLD NEW`, as the info command reads two releases
         changes_from, images = images[0], images[1:]
     _validate_info(changes_from, output, changelog, bugs, skip_bug_check, rpmdb, rpmdb_cache, rpmdb_image, rpmdb_diff)

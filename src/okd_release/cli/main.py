@@ -36,7 +36,7 @@ class OneLineUsageError(click.UsageError):
 
     exit_code = 1
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: Any = None) -> None:  # noqa: ARG002 - click's signature; the line goes to stderr
         where = f" (see '{self.ctx.command_path} --help')" if self.ctx else ""
         click.echo(f"error: {self.format_message()}{where}", err=True)
 

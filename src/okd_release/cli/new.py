@@ -62,7 +62,8 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
                 metadata: str | None, reference_mode: str, component_versions: str | None,
                 component_versions_display_names: str | None, include: tuple[str, ...], exclude: tuple[str, ...],
                 allow_missing_images: bool, skip_manifest_check: bool, to_image_base: str | None, to_image_base_tag: str,
-                keep_manifest_list: bool, release_manifest: bool, registry_config: str | None, insecure: bool,
+                keep_manifest_list: bool, release_manifest: bool,  # noqa: ARG001 - oc accepts --release-manifest and ignores it
+                registry_config: str | None, insecure: bool,
                 ca_file: str | None, loglevel: int) -> None:
     """Build a release payload and push it, write it to a file or a directory.
 

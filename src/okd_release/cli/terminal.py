@@ -66,7 +66,7 @@ class TerminalProgress:
         if self._bytes is not None:
             self._progress.advance(self._bytes, count)
 
-    def blob_done(self, digest: str, size: int, outcome: str) -> None:
+    def blob_done(self, digest: str, size: int, outcome: str) -> None:  # noqa: ARG002 - the listener protocol
         if outcome != "copied" and self._bytes is not None:
             self._progress.advance(self._bytes, size)
 

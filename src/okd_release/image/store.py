@@ -71,7 +71,7 @@ class ImageStore(Protocol):
 class LocalRetry:
     """Local stores redo nothing: a failed read of a file is not transient."""
 
-    def retrying(self, what: str, operation: Callable[[], T]) -> T:
+    def retrying(self, what: str, operation: Callable[[], T]) -> T:  # noqa: ARG002 - the ImageStore protocol
         return operation()
 
 
