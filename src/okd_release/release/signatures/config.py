@@ -164,11 +164,16 @@ def with_overrides(config: VerificationConfig | None, stores: list[str], key_fil
 
 
 def _read_key(path: Path) -> VerificationKey:
+    return VerificationKey(path.name, read_key_file(path, "--verification-key", "public"))
+
+
+def read_key_file(path: Path, flag: str, kind: str) -> bytes:
+    """A GPG key file the user named with `flag`, read with a bound (a keyring of a few keys is a few KB)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_KEY_FILE + 1)
     except OSError as error:
-        raise SignatureError(f"--verification-key {path}: {error.strerror or error}") from None
+        raise SignatureError(f"{flag} {path}: {error.strerror or error}") from None
     if len(data) > MAX_KEY_FILE:
-        raise SignatureError(f"--verification-key {path}: larger than {MAX_KEY_FILE} bytes; not a public key")
-    return VerificationKey(path.name, data)
+        raise SignatureError(f"{flag} {path}: larger than {MAX_KEY_FILE} bytes; not a {kind} key")
+    return data

@@ -8,10 +8,10 @@ from pathlib import Path
 from types import TracebackType
 
 from okd_release.image.disk import atomic_write
+from okd_release.release.signatures.config import read_key_file
 from okd_release.release.signatures.errors import SignatureError
 from okd_release.release.signatures.gpg import Keyring, PassphraseRequired
 
-MAX_KEY_FILE = 1024 * 1024
 SIGNATURE_MODE = 0o644  # oc's
 
 
@@ -20,7 +20,7 @@ class ChecksumSigner:
     passphrase, when it has one, asked once (`ask_passphrase`) and checked by signing a probe."""
 
     def __init__(self, key_file: Path, ask_passphrase: Callable[[], str]) -> None:
-        data = _read_key(key_file)
+        data = read_key_file(key_file, "--signing-key", "private")
         self._keyring = Keyring()
         try:
             self._fingerprint = self._keyring.signing_key(data, str(key_file))
@@ -55,14 +55,3 @@ class ChecksumSigner:
         except OSError as error:
             raise SignatureError(f"unable to write signed manifest {destination}: {error.strerror or error}") from None
         return destination
-
-
-def _read_key(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_KEY_FILE + 1)
-    except OSError as error:
-        raise SignatureError(f"--signing-key {path}: {error.strerror or error}") from None
-    if len(data) > MAX_KEY_FILE:
-        raise SignatureError(f"--signing-key {path}: larger than {MAX_KEY_FILE} bytes; not a private key")
-    return data
