@@ -1,4 +1,5 @@
-"""The contributor's loop in `info` and `extract`: oc's --changelog, --bugs, --rpmdb, --rpmdb-diff and --git.
+"""The contributor's loop in `info` and `extract`: oc's --changelog, --bugs, --rpmdb, --rpmdb-diff and --git, and
+our --summary.
 
 `info_history_options` and `extract_git_options` add the flags to those commands and take the run over
 when one is given; otherwise the command runs as it did. Parsing and printing only: the work is in
@@ -23,6 +24,7 @@ from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
 from okd_release.release.history import changelog, rpmdb
 from okd_release.release.history.git import clone_path, ensure_clone
+from okd_release.release.history.summary import read_histories, summarize
 from okd_release.release.info.describe import ReleaseInfo, describe
 from okd_release.release.payload.components import resolve
 from okd_release.release.payload.model import (
@@ -36,7 +38,8 @@ from okd_release.release.payload.source import ReleaseImage, open_payload_dir, o
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-INFO_HISTORY = ("changelog", "bugs", "skip_bug_check", "rpmdb", "rpmdb_cache", "rpmdb_image", "rpmdb_diff")
+INFO_HISTORY = ("changelog", "bugs", "skip_bug_check", "rpmdb", "rpmdb_cache", "rpmdb_image", "rpmdb_diff",
+                "summary")
 CLONE_WORKERS = 8
 
 
@@ -46,7 +49,7 @@ def _one_line(text: str) -> str:
 
 # -- info --------------------------------------------------------------------------------------------
 def info_history_options(command: F) -> F:
-    """oc's --changelog, --bugs, --skip-bug-check, --rpmdb, --rpmdb-cache, --rpmdb-image and --rpmdb-diff."""
+    """oc's --changelog, --bugs, --skip-bug-check, --rpmdb, --rpmdb-cache, --rpmdb-image and --rpmdb-diff; our --summary."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,6 +74,11 @@ def info_history_options(command: F) -> F:
         click.option("--rpmdb-image", help="The image whose RPM packages to read (default: the machine-os component's)."),
         click.option("--rpmdb-diff", is_flag=True,
                      help="Print the RPM packages changed, removed and added between the two releases' OS images."),
+        click.option("--summary", is_flag=True,
+                     help="Print one line per image changed between the two releases: its commits old→new, or "
+                          "rebuilt, moved, added, removed; with --changelog DIR, the commits, pull requests and bugs "
+                          "of its code (from the clones in DIR); with --rpmdb-cache DIR, the RPM packages added, "
+                          "removed and changed in the OS image (-o json for the same as data)."),
     ]
     result: Any = wrapper
     for decorator in reversed(decorators):
@@ -79,8 +87,12 @@ def info_history_options(command: F) -> F:
 
 
 def _validate_info(changes_from: str | None, output: str | None, changelog_dir: str | None, bugs_dir: str | None,
-                   skip_bug_check: bool, list_rpms: bool, cache: str | None, image: str | None, diff_rpms: bool) -> None:
-    """oc's checks, in oc's words."""
+                   skip_bug_check: bool, list_rpms: bool, cache: str | None, image: str | None, diff_rpms: bool,
+                   summary: bool = False) -> None:
+    """oc's checks, in oc's words (and ours for --summary)."""
+    if summary:
+        _validate_summary(changes_from, output, bugs_dir, skip_bug_check, list_rpms, cache, image, diff_rpms)
+        return
     if skip_bug_check and not bugs_dir:
         raise ConfigError("--skip-bug-check requires --bugs")
     if (changelog_dir or bugs_dir or diff_rpms) and not changes_from:
@@ -101,14 +113,29 @@ def _validate_info(changes_from: str | None, output: str | None, changelog_dir: 
         raise ConfigError("--output only supports 'json' for --rpmdb/--rpmdb-diff")
 
 
+def _validate_summary(changes_from: str | None, output: str | None, bugs_dir: str | None, skip_bug_check: bool,
+                      list_rpms: bool, cache: str | None, image: str | None, diff_rpms: bool) -> None:
+    """--summary takes --changelog's clones and --rpmdb-cache's packages, and is a view of its own."""
+    if bugs_dir or skip_bug_check or list_rpms or diff_rpms:
+        raise ConfigError("--summary may not be combined with --bugs, --skip-bug-check, --rpmdb or --rpmdb-diff")
+    if not changes_from:
+        raise ConfigError("--summary requires --changes-from (or two releases)")
+    if image and not cache:
+        raise ConfigError("--rpmdb-image requires --rpmdb-cache")
+    if output not in (None, "", "json"):
+        raise ConfigError("--output only supports 'json' for --summary")
+
+
 @handle_errors
 def _info_history(images: tuple[str, ...], changes_from: str | None, from_dir: str | None, filter_by_os: str | None,
                   output: str | None, registry_config: str | None, insecure: bool, ca_file: str | None,
                   loglevel: int, changelog: str | None, bugs: str | None, skip_bug_check: bool, rpmdb: bool,
-                  rpmdb_cache: str | None, rpmdb_image: str | None, rpmdb_diff: bool, **_info_options: Any) -> None:
+                  rpmdb_cache: str | None, rpmdb_image: str | None, rpmdb_diff: bool, summary: bool,
+                  **_info_options: Any) -> None:
     if not changes_from and len(images) == 2:  # `info OLD NEW`, as the info command reads two releases
         changes_from, images = images[0], images[1:]
-    _validate_info(changes_from, output, changelog, bugs, skip_bug_check, rpmdb, rpmdb_cache, rpmdb_image, rpmdb_diff)
+    _validate_info(changes_from, output, changelog, bugs, skip_bug_check, rpmdb, rpmdb_cache, rpmdb_image, rpmdb_diff,
+                   summary)
     if len(images) + bool(from_dir) != 1:
         raise ConfigError("must specify a single release image as argument" if changes_from
                           else "info expects one release image with --rpmdb")
@@ -126,6 +153,11 @@ def _info_history(images: tuple[str, ...], changes_from: str | None, from_dir: s
         if rpmdb_diff:
             _diff_rpms(registries, old, new, Path(rpmdb_cache or ""), rpmdb_image, as_json)
             return
+        # the OS image's packages are read while the registries are open; the clones need none
+        rpms = _os_rpm_diff(registries, old, new, Path(rpmdb_cache), rpmdb_image) if summary and rpmdb_cache else {}
+    if summary:
+        _summary(side(old), side(new), Path(changelog) if changelog else None, rpms, as_json)
+        return
     _code_history(side(old), side(new), Path(changelog or bugs or ""), bool(changelog), as_json)
 
 
@@ -209,6 +241,34 @@ def _diff_rpms(registries: Registries, old: ReleaseInfo, new: ReleaseInfo, cache
         click.echo(json.dumps(difference.as_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(difference.text(), nl=False)
+
+
+def _os_rpm_diff(registries: Registries, old: ReleaseInfo, new: ReleaseInfo, cache: Path,
+                 image: str | None) -> dict[str, rpmdb.RpmDiff]:
+    """{OS image: its packages' difference} when the OS image changed; an OS image new in `new` adds them all."""
+    after = _os_tag(new, image)
+    before = next((i for i in old.images if i.name == after.name), None)
+    if before is not None and before.pullspec == after.pullspec:
+        return {}
+    old_versions = _packages(registries, _os_tag(old, after.name), cache) if before is not None else {}
+    return {after.name: rpmdb.diff_packages(old_versions, _packages(registries, after, cache))}
+
+
+def _summary(old: changelog.ReleaseSide, new: changelog.ReleaseSide, clones: Path | None,
+             rpms: dict[str, rpmdb.RpmDiff], as_json: bool) -> None:
+    histories = None
+    if clones is not None:
+        clones.mkdir(parents=True, exist_ok=True)
+        histories = read_histories(clones, old, new)
+    result = summarize(old, new, histories, rpms)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.text(), nl=False)
+    for error in result.errors:
+        click.echo(f"error: {_one_line(error)}", err=True)
+    if result.errors:
+        sys.exit(1)
 
 
 # -- extract -----------------------------------------------------------------------------------------
