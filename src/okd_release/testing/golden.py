@@ -7,6 +7,7 @@ fixed loopback addresses, because pullspecs (and so the payload bytes) name the 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -152,9 +153,36 @@ def tree(root: Path) -> str:
             lines.append(f"dir  {mode} {relative}/")
         else:
             data = path.read_bytes()
-            lines.append(f"file {mode} {len(data)} {_short(data)} {relative}")
+            lines.append(f"file {mode} {_content(path, data)} {relative}")
             lines.extend(f"  {line}" for line in _archive_listing(relative, data))
     return "\n".join(lines) + "\n"
+
+
+def _content(path: Path, data: bytes) -> str:
+    """Size and digest of what a file holds. Compression is Go's deflate in oc and zlib's here, so a gzip
+    archive counts by its uncompressed tar (as a layer by its diffID), a zip by its listed entries, and a
+    checksum file by those same digests."""
+    if path.name.endswith((".tar.gz", ".tgz")):
+        tar = gzip.decompress(data)
+        return f"tar:{len(tar)} {_short(tar)}"
+    if path.name.endswith(".zip"):
+        return "zip"
+    if path.name == "sha256sum.txt":
+        data = _uncompressed_checksums(path.parent, data)
+    return f"{len(data)} {_short(data)}"
+
+
+def _uncompressed_checksums(directory: Path, data: bytes) -> bytes:
+    lines = []
+    for line in data.decode(errors="replace").splitlines():
+        digest, separator, name = line.partition("  ")
+        archive = directory / name
+        if separator and name.endswith((".tar.gz", ".tgz")) and archive.is_file():
+            digest = "tar:" + hashlib.sha256(gzip.decompress(archive.read_bytes())).hexdigest()
+        elif separator and name.endswith(".zip"):
+            digest = "zip"
+        lines.append(f"{digest}{separator}{name}")
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _short(data: bytes) -> str:
