@@ -132,19 +132,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     """Run `okd-release` in this process, as `okd-release ARGS` would run, and capture its exit code and output.
 
     Backoff waits between retries are recorded in `Result.sleeps` and not slept. What a run changes in the
-    process (the retry counter, logging set up by --loglevel) is put back, so runs do not see each other.
+    process (the retry policy, logging set up by --loglevel) is put back, so runs do not see each other.
     `timeout` is kept for the call sites; pytest-timeout bounds an in-process run.
     """
     from okd_release.cli import common
     from okd_release.cli.main import cli
-    from okd_release.registry.retry import RETRIES
 
     sleeps: list[float] = []
     instant = RetryPolicy(sleep=sleeps.append)
     root, httpcore = logging.getLogger(), logging.getLogger("httpcore")
-    saved = (list(root.handlers), root.level, httpcore.level, common.RegistryOptions, RETRIES.count)
+    saved = (list(root.handlers), root.level, httpcore.level, common.RegistryOptions)
     common.RegistryOptions = functools.partial(RegistryOptions, retry=instant)  # what make_registries builds
-    RETRIES.count = 0
     root.handlers.clear()  # pytest's capture handlers would make --loglevel's logging.basicConfig a no-op
     try:
         result = _cli_runner().invoke(cli, list(args), input=input, env=_cli_environment(env), prog_name="okd-release")
@@ -152,7 +150,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])  # setLevel, not assignment: it also clears the loggers' cached levels
         httpcore.setLevel(saved[2])
-        common.RegistryOptions, RETRIES.count = saved[3], saved[4]
+        common.RegistryOptions = saved[3]
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         # what the process would print: a traceback, which tests assert never appears

@@ -26,8 +26,7 @@ _SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
 class RetryCounter:
     """Counts retries across the threads of one session (`Registries.retries`), for the summaries commands print.
 
-    A counter with a `parent` also counts there: session counters feed the process-wide `RETRIES`, which is
-    kept only until its last readers move to the session's counter.
+    A counter with a `parent` also counts there (a transfer's own counter feeds its session's).
     """
 
     def __init__(self, parent: RetryCounter | None = None) -> None:
@@ -42,7 +41,6 @@ class RetryCounter:
             self._parent.add()
 
 
-RETRIES = RetryCounter()
 """Deprecated: every session's retries, process-wide. Read `Registries.retries.count` instead."""
 
 
@@ -68,7 +66,7 @@ def as_transient(error: httpx.TransportError, what: str) -> TransientRegistryErr
 
 def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T], counter: RetryCounter | None = None) -> T:
     """Run `operation`, retrying TransientRegistryError up to `policy.attempts` times; each retry is counted
-    on `counter` (the session's; the process-wide RETRIES when none is given)."""
+    on `counter` (the session's) when one is given."""
     attempt = 0
     while True:
         try:
@@ -84,5 +82,6 @@ def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T], cou
             raise TransientRegistryError(f"{failure} (gave up after {attempt} attempts)", exhausted=True) from None
         delay = policy.backoff(attempt - 1, failure.retry_after)
         log.debug("retrying %s in %.2fs: %s", what, delay, failure)
-        (counter or RETRIES).add()
+        if counter is not None:
+            counter.add()
         policy.sleep(delay)

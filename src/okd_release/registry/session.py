@@ -7,7 +7,7 @@ import threading
 from okd_release.registry.client import RegistryClient
 from okd_release.registry.credentials import CredentialStore
 from okd_release.registry.options import RegistryOptions
-from okd_release.registry.retry import RETRIES, RetryCounter
+from okd_release.registry.retry import RetryCounter
 
 
 class Registries:
@@ -20,7 +20,7 @@ class Registries:
     def __init__(self, options: RegistryOptions | None = None, credentials: CredentialStore | None = None) -> None:
         self.options = options or RegistryOptions()
         self.credentials = credentials if credentials is not None else CredentialStore.load(self.options.registry_config)
-        self.retries = RetryCounter(parent=RETRIES)  # the parent only until RETRIES has no readers left
+        self.retries = RetryCounter()
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
 

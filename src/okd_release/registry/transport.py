@@ -20,7 +20,7 @@ from okd_release.registry.limits import deadline, drain, read_capped, then_deadl
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxyRoutes, ProxySettings
 from okd_release.registry.reachability import permanent_failure
-from okd_release.registry.retry import RETRIES, RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
+from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 Body = bytes | Iterable[bytes] | None
@@ -54,7 +54,7 @@ class Transport:
                  retries: RetryCounter | None = None) -> None:
         self.registry = names.check_host(registry)  # it becomes the authority of every URL
         self.options = options
-        self.retries = retries if retries is not None else RetryCounter(parent=RETRIES)
+        self.retries = retries if retries is not None else RetryCounter()
         self._credentials = credentials
         self._lock = threading.Lock()
         self._base: str | None = None
