@@ -1,8 +1,8 @@
 """The copy limit: the least a mirror must do, done as simply as Python can, with no project code.
 
-Reads every image's manifest, then streams each distinct blob GET→PUT (one monolithic upload each) on
-`--workers` threads, each thread with its own keep-alive connection to each registry, 1 MiB at a time;
-then puts every manifest by digest and by tag. No HEAD checks, no digest verification, no retries: what
+Reads every image's manifest, then streams each distinct blob GET→PUT (one monolithic upload each), then
+puts every manifest by digest and by tag; each phase on `--workers` threads, each thread with its own
+keep-alive connection to each registry, blobs 1 MiB at a time. No HEAD checks, no digest verification, no retries: what
 is left is the network, the registries and the bytes. Standard library only (http.client, threads, json),
 so the benchmark's reference does not move when the project changes.
 
@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 READ = 1 << 20
 ACCEPT = ", ".join([
@@ -86,10 +87,14 @@ def main() -> None:
     with open(arguments.images) as handle:
         images = json.load(handle)
     started = time.monotonic()
-    manifests = []
-    for repository, digest, tag in images:
+
+    def fetch(image: list[str]) -> tuple[str, str, str, bytes, str]:
+        repository, digest, tag = image
         response = request(arguments.source, "GET", f"/v2/{repository}/manifests/{digest}", headers={"Accept": ACCEPT})
-        manifests.append((tag, digest, response.headers["Content-Type"], response.read(), repository))
+        return tag, digest, response.headers["Content-Type"], response.read(), repository
+
+    with ThreadPoolExecutor(arguments.workers) as pool:
+        manifests = list(pool.map(fetch, images))
     jobs: queue.Queue[tuple[str, str, int]] = queue.Queue()
     seen: set[str] = set()
     total = 0
@@ -119,10 +124,15 @@ def main() -> None:
         thread.join()
     if failures:
         raise SystemExit(f"copy limit failed: {failures[0]}")
-    for tag, digest, media_type, data, _ in manifests:
+
+    def put(manifest: tuple[str, str, str, bytes, str]) -> None:
+        tag, digest, media_type, data, _ = manifest
         for reference in (digest, tag):
             request(target_host, "PUT", f"/v2/{target_repository}/manifests/{reference}", body=data,
                     headers={"Content-Type": media_type}, ok=(201,)).read()
+
+    with ThreadPoolExecutor(arguments.workers) as pool:
+        list(pool.map(put, manifests))
     print(json.dumps({"blobs": len(seen), "bytes": total, "seconds": round(time.monotonic() - started, 3)}))
 
 
