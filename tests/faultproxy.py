@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
 FAULTS = ("error", "429", "drop", "stall", "throttle")
@@ -178,6 +179,62 @@ class PauseAfter:
 
 def blob_get(handler: ProxyHandler) -> bool:
     return handler.command == "GET" and "/blobs/sha256:" in handler.path
+
+
+@dataclass(frozen=True)
+class Served:
+    range: str | None  # the request's Range header, as the client sent it
+    status: int
+    body_bytes: int  # of the answer's body, what the proxy wrote to the client
+
+
+class CutOnce:
+    """A hook: of the requests that `matches`, the first is cut off halfway through its body (as `drop`), the
+    others pass; each is recorded in `served`. With `strip_range` the registry never sees a Range header, so
+    it answers 200 with the whole body, as a registry that does not do ranges would."""
+
+    def __init__(self, matches: Callable[[ProxyHandler], bool], strip_range: bool = False) -> None:
+        self.matches, self.strip_range = matches, strip_range
+        self.served: list[Served] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, handler: ProxyHandler) -> bool:
+        if not self.matches(handler):
+            return False
+        asked = handler.headers.get("Range")
+        if self.strip_range:
+            del handler.headers["Range"]
+        with self._lock:
+            first = not self.served
+            self.served.append(Served(asked, 0, 0))
+            index = len(self.served) - 1
+        writer = _CountingWriter(handler.wfile)
+        handler.wfile = writer  # type: ignore[assignment]
+        try:
+            handler.forward("drop" if first else None)
+        finally:
+            handler.wfile = writer.inner
+            status = int(writer.head.split(b" ", 2)[1]) if writer.head else 0
+            with self._lock:
+                self.served[index] = Served(asked, status, writer.body)
+        return True
+
+
+class _CountingWriter:
+    """The handler's writer, counting apart the first write (status line and headers) and the body after it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.head, self.body = inner, b"", 0
+
+    def write(self, data: bytes) -> int:
+        if self.head:
+            self.body += len(data)
+        else:
+            self.head = bytes(data)
+        return int(self.inner.write(data))
+
+    def flush(self) -> None:
+        self.inner.flush()
 
 
 class FaultProxyServer(ThreadingHTTPServer):

@@ -29,6 +29,7 @@ from okd_release.image import manifest as manifests
 from okd_release.image.manifest import ImageIndex, ImageManifest, Manifest
 from okd_release.image.store import ImageStore
 from okd_release.listener import ProgressListener, SilentProgress
+from okd_release.registry.client import BlobCut
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.retry import RetryCounter
 
@@ -377,7 +378,8 @@ class Transfer:
             try:
                 with self._limit(source.store, target.store), \
                         source.store.open_blob(source.repository, blob) as chunks:
-                    target.store.put_blob(target.repository, blob, self._counted(chunks, sent))
+                    resumed = self._resuming(chunks, f"blob {blob.digest} from {source}")
+                    target.store.put_blob(target.repository, blob, self._counted(resumed, sent))
             except BaseException:
                 if sent.bytes:  # an attempt that did not complete: its bytes are sent again, or not at all
                     self.progress.transferred(-sent.bytes)
@@ -407,8 +409,27 @@ class Transfer:
             self.progress.transferred(len(chunk))
             yield chunk
 
+    def _resuming(self, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+        """The blob's chunks, a download cut off mid-body continued where it stopped (BlobCut.resume: a Range
+        request), after the policy's wait, as a retry: the target never sees the cut, so a file on disk keeps
+        what it has and an upload goes on with the rest, and nothing that arrived is fetched again."""
+        attempt = 0
+        while True:
+            try:
+                yield from chunks
+                return
+            except BlobCut as cut:
+                attempt += 1
+                if attempt >= self.retry.attempts:
+                    raise
+                log.debug("%s: %s; continuing where it stopped", what, cut)
+                self.retries.add()
+                self._pause(self.retry.backoff(attempt - 1, cut.retry_after))
+                chunks = cut.resume()
+
     def _retrying(self, what: str, operation: Callable[[], None], writing: str) -> None:
-        """Streams cannot be replayed inside one request: a dropped transfer is redone from the start.
+        """Streams cannot be replayed inside one request: a transfer that failed otherwise than by a cut
+        download (`_resuming`) is redone from the start.
 
         `writing` names what is written, for the error that ends the transfer when the target cannot be.
         """

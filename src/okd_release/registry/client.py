@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -15,7 +15,7 @@ import httpx
 from okd_release import digest as digests
 from okd_release import mediatypes, names
 from okd_release.content import CHUNK, RawManifest
-from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError
+from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.limits import deadline, guarded, read_capped
 from okd_release.registry.options import RegistryOptions
@@ -28,6 +28,18 @@ CHUNKED_THRESHOLD = 256 * 1024 * 1024
 UPLOAD_CHUNK = 64 * 1024 * 1024
 VERIFY_RATE = 4 * 1024 * 1024  # bytes/s allowed on top of the request deadline to complete (and verify) an upload
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
+
+
+class BlobCut(TransientRegistryError):
+    """A blob's download broke off (or stalled) mid-body. `resume()` continues it where it stopped: a GET with
+    `Range: bytes=N-` for the N bytes already passed on, hashed on by the same running digest, so the check at
+    the end still covers the whole blob. A registry that ignores the Range and sends the whole blob again has
+    its first N bytes dropped. The continuation may be cut again, and then raises BlobCut in turn."""
+
+    def __init__(self, message: str, resume: Callable[[], Iterator[bytes]]) -> None:
+        super().__init__(message)
+        self.resume = resume
 
 
 @dataclass(frozen=True)
@@ -124,15 +136,43 @@ class RegistryClient:
     @contextlib.contextmanager
     def open_blob(self, repository: str, digest: str, size: int | None = None) -> Iterator[Iterator[bytes]]:
         """Stream a blob; the iterator raises DigestMismatch at the end if the bytes are not `digest`, and
-        TransientRegistryError if the connection drops or the registry stalls (see RegistryOptions.stall_bytes)."""
+        BlobCut (a TransientRegistryError) if the connection drops or the registry stalls (see
+        RegistryOptions.stall_bytes): redo the read, or continue it with `BlobCut.resume`."""
         path = self._blob_path(repository, digest)
         response = self.transport.request("GET", path, pull_scope(repository), stream=True)
         try:
             what = f"blob {digest} of {self.registry}/{repository}"
             verifier = digests.Verifier(digest, what, size)
+            yield _then_checked(self._blob_body(path, repository, what, verifier, response), verifier)
+        finally:
+            response.close()
+
+    def _blob_body(self, path: str, repository: str, what: str, verifier: digests.Verifier, response: httpx.Response,
+                   skip: int = 0) -> Iterator[bytes]:
+        """The blob's bytes from `response`, after its first `skip`; cut off mid-body, BlobCut says how to go on."""
+        try:
             # one loop reads, watches for stalls and hashes; the check of the whole comes after the last chunk
-            chunks = guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK, verifier.update)
-            yield _then_checked(chunks, verifier)
+            yield from guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK,
+                               verifier.update, skip)
+        except TransientRegistryError as error:
+            raise BlobCut(str(error), functools.partial(self._resumed_blob, path, repository, what, verifier)) from None
+
+    def _resumed_blob(self, path: str, repository: str, what: str, verifier: digests.Verifier) -> Iterator[bytes]:
+        """The rest of a cut blob, from the `verifier.size` bytes already passed on (see BlobCut)."""
+        offset = verifier.size
+        headers = {"Range": f"bytes={offset}-"} if offset else None
+        response = self.transport.request("GET", path, pull_scope(repository), headers=headers, stream=True,
+                                          ok=(200, 206))
+        try:
+            skip = offset  # a 200 is the whole blob again: what we have is read and dropped
+            if response.status_code == 206:
+                sent = response.headers.get("Content-Range", "")
+                found = _CONTENT_RANGE.fullmatch(sent.strip())
+                if found is None or int(found.group(1)) != offset:
+                    raise RegistryError(f"registry {self.registry} answered a request for {what} from byte {offset} "
+                                        f"with the range {names.shown(sent) if sent else '(none)'}")
+                skip = 0
+            yield from _then_checked(self._blob_body(path, repository, what, verifier, response, skip), verifier)
         finally:
             response.close()
 

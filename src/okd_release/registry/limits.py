@@ -168,12 +168,14 @@ def with_deadlines(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
 
 # -- stalls --------------------------------------------------------------------------------------------
 def guarded(response: httpx.Response, what: str, window: float, min_bytes: int, chunk: int,
-            seen: Callable[[bytes], None] | None = None) -> Iterator[bytes]:
+            seen: Callable[[bytes], None] | None = None, skip: int = 0) -> Iterator[bytes]:
     """A streamed body in chunks of about `chunk` bytes, failing with TransientRegistryError (so the caller
     redoes the read) when the connection drops or the registry sends fewer than `min_bytes` in `window`
     seconds of waiting. Only time spent waiting for the registry counts, not time the consumer takes.
 
-    `seen` is called with each chunk before it is passed on (a digest check hashing in this same loop)."""
+    `seen` is called with each chunk before it is passed on (a digest check hashing in this same loop).
+    The first `skip` bytes of the body are read and dropped: the part of a blob a resumed read already has,
+    sent again by a registry that answered its Range request with the whole blob."""
     pieces = response.iter_bytes()
     buffer = bytearray()
     waited, received = 0.0, 0
@@ -190,6 +192,11 @@ def guarded(response: httpx.Response, what: str, window: float, min_bytes: int, 
                     raise TransientRegistryError(
                         f"{what}: stalled, {received} bytes in {waited:.0f}s (less than {min_bytes} in {window:g}s)")
                 waited, received = 0.0, 0
+            if skip:
+                dropped = min(skip, len(piece))
+                piece, skip = piece[dropped:], skip - dropped
+                if not piece:
+                    continue
             if not buffer and len(piece) >= chunk // 2:
                 ready = piece  # a large read passes on as it is, not copied into the buffer and out again
             else:
