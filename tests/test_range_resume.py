@@ -23,7 +23,7 @@ from okd_release.registry.credentials import CredentialStore
 from okd_release.registry.options import RetryPolicy
 from okd_release.stores import RegistryStore
 from okd_release.testing import localregistry
-from okd_release.transfer import Endpoint, ImageCopy, Transfer
+from okd_release.transfer import Endpoint, ImageCopy, IncompleteTransfer, Transfer
 from tests.faultproxy import CutOnce, FaultProxyServer, ProxyHandler, Served, start_proxy
 
 LAYER_BYTES = 8 * 1024 * 1024  # several read chunks: cut in half, a good part of it has been passed on
@@ -139,3 +139,31 @@ def test_a_registry_that_ignores_the_range_and_sends_the_whole_blob_still_gives_
     assert served[1].status == 200 and served[1].body_bytes == LAYER_BYTES  # the whole blob again
     assert retries == 1
     assert (tmp_path / "v2/copied/blobs" / big_image.layer_digest).read_bytes() == big_image.layer
+
+
+def test_an_answer_to_a_range_request_that_starts_elsewhere_fails_the_image_and_leaves_no_blob(
+        big_image: BigImage, tmp_path: Path) -> None:
+    answered: list[str | None] = []
+
+    def hostile(handler: ProxyHandler) -> bool:
+        if not _layer_get(handler, big_image):
+            return False
+        answered.append(handler.headers.get("Range"))
+        if len(answered) == 1:
+            handler.forward("drop")
+        else:  # "the rest" is the blob from its start: appended to what arrived, it would be a corrupt blob
+            handler.answer(206, big_image.layer, {"Content-Range": f"bytes 0-{LAYER_BYTES - 1}/{LAYER_BYTES}"})
+        return True
+
+    big_image.proxy.hooks.append(hostile)
+    try:
+        with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries, \
+                pytest.raises(IncompleteTransfer) as failed:
+            _copy(big_image, registries, Endpoint(DiskStore(tmp_path), "copied"))
+    finally:
+        big_image.proxy.hooks.remove(hostile)
+    assert len(answered) == 2 and answered[1] is not None and answered[1] != "bytes=0-"
+    message = failed.value.summary.errors[0]
+    assert f"from byte {answered[1].removeprefix('bytes=').removesuffix('-')} with the range 'bytes 0-" in message
+    assert not (tmp_path / "v2/copied/blobs" / big_image.layer_digest).exists()
+    assert not [path for path in (tmp_path / "v2/copied/blobs").iterdir() if path.name.startswith(".partial-")]

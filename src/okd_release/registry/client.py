@@ -155,6 +155,7 @@ class RegistryClient:
             yield from guarded(response, what, self.options.read_timeout, self.options.stall_bytes, CHUNK,
                                verifier.update, skip)
         except TransientRegistryError as error:
+            response.close()  # not held open, stalled, while the rest is fetched on another connection
             raise BlobCut(str(error), functools.partial(self._resumed_blob, path, repository, what, verifier)) from None
 
     def _resumed_blob(self, path: str, repository: str, what: str, verifier: digests.Verifier) -> Iterator[bytes]:
