@@ -114,6 +114,32 @@ class _Storage(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def test_a_manifest_the_registry_refuses_for_a_blob_it_does_not_see_yet_is_pushed_again(release, second_registry,
+                                                                                         fault_proxy) -> None:
+    # distribution's filesystem driver rewrites a blob's link file in place when a second writer commits the
+    # same blob, and a manifest checked in that moment is refused (DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN):
+    # the race of two mirrors into one target. The engine has just verified those blobs, so it tries again.
+    proxy = fault_proxy(second_registry.host, FaultPlan())
+    refused: list[str] = []
+
+    def refuse_first_manifest(handler) -> bool:
+        if handler.command != "PUT" or "/manifests/" not in handler.path or refused:
+            return False
+        refused.append(handler.path)
+        handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
+        body = json.dumps({"errors": [{"code": "DIGEST_INVALID"}, {"code": "MANIFEST_BLOB_UNKNOWN"}]}).encode()
+        handler.answer(400, body, {"Content-Type": "application/json"})
+        return True
+
+    proxy.hooks.append(refuse_first_manifest)
+    result = run_cli("mirror", "--insecure", "--from", release, "--to", f"{proxy.host}/race/again", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert len(refused) == 1 and json.loads(result.stdout)["imagesFailed"] == []
+    assert len(result.sleeps) == 1  # one retry, through the policy's backoff
+    version = read_release(release).payload.version
+    assert read_release(f"{second_registry.host}/race/again:{version}-x86_64").digest == release.split("@")[1]
+
+
 def test_blob_redirect_is_followed_without_sending_credentials(tmp_path, plain_registries) -> None:
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text(f"{USERNAME}:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")

@@ -33,6 +33,11 @@ class AuthenticationError(RegistryError):
     """The registry refused our credentials (or we had none)."""
 
 
+class ManifestBlobUnknown(RegistryError):
+    """The registry refused a manifest that names a blob it does not see. Right after the blob was verified
+    present, this is a registry racing with another writer of the same blob, and worth another try."""
+
+
 class NotFound(RegistryError):
     """A manifest, blob or repository does not exist."""
 

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from okd_release.content import Descriptor, Platform
-from okd_release.errors import DigestMismatch, OkdReleaseError, TransferError, TransientRegistryError
+from okd_release.errors import DigestMismatch, ManifestBlobUnknown, OkdReleaseError, TransferError, TransientRegistryError
 from okd_release.image import manifest as manifests
 from okd_release.image.manifest import ImageIndex, ImageManifest, Manifest
 from okd_release.image.store import ImageStore
@@ -438,12 +438,16 @@ class Transfer:
             try:
                 operation()
                 return
-            except (TransientRegistryError, DigestMismatch, OSError) as error:
+            except (TransientRegistryError, DigestMismatch, ManifestBlobUnknown, OSError) as error:
                 if isinstance(error, OSError) and error.errno in UNWRITABLE:
                     raise self._stop_unwritable(error, writing) from None
                 attempt += 1
                 exhausted = isinstance(error, TransientRegistryError) and error.exhausted
-                if exhausted or attempt >= self.retry.attempts or isinstance(error, DigestMismatch) and attempt >= 2:
+                # a digest mismatch is tried once more; a manifest whose blobs the registry does not see yet
+                # (they were just verified present: another writer is committing one) a few times more
+                limited = (isinstance(error, DigestMismatch) and attempt >= 2
+                           or isinstance(error, ManifestBlobUnknown) and attempt >= 4)
+                if exhausted or attempt >= self.retry.attempts or limited:
                     raise TransferError(f"{what}: {error}") from None
                 retry_after = error.retry_after if isinstance(error, TransientRegistryError) else None
                 self.retries.add()

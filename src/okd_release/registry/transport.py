@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping
 import httpx
 
 from okd_release import names
-from okd_release.errors import AuthenticationError, NotFound, OkdReleaseError, RegistryError, TransientRegistryError, UnsafeName
+from okd_release.errors import (
+    AuthenticationError,
+    ManifestBlobUnknown,
+    NotFound,
+    OkdReleaseError,
+    RegistryError,
+    TransientRegistryError,
+    UnsafeName,
+)
 from okd_release.registry.auth import Authenticator, same_origin
 from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.limits import deadline, drain, read_capped, then_deadline, with_deadlines
@@ -242,7 +250,8 @@ class Transport:
     def _error_for(self, response: httpx.Response, method: str, url: str) -> RegistryError:
         status = response.status_code
         where = url.split("?", 1)[0].replace("https://", "").replace("http://", "")
-        detail = _error_detail(response)
+        codes = _error_codes(response)
+        detail = f" ({', '.join(codes)})" if codes else ""
         if status in RETRY_STATUSES:
             return TransientRegistryError(
                 f"{method} {where}: registry answered {status}{detail}",
@@ -252,19 +261,20 @@ class Transport:
             return AuthenticationError(f"registry {self.registry} denied access to {where}{detail}")
         if status == 404:
             return NotFound(f"{where} not found{detail}")
+        if status == 400 and "MANIFEST_BLOB_UNKNOWN" in codes:
+            return ManifestBlobUnknown(f"{method} {where}: registry answered {status}{detail}")
         return RegistryError(f"{method} {where}: registry answered {status}{detail}")
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """The error codes of a distribution error body, read from at most MAX_ERROR_BODY bytes ("" if none)."""
+def _error_codes(response: httpx.Response) -> list[str]:
+    """The error codes of a distribution error body, read from at most MAX_ERROR_BODY bytes (plain ones only)."""
     try:
         document = json.loads(read_capped(response, MAX_ERROR_BODY, "error body"))
         errors = document.get("errors") or []
         codes = [e.get("code") for e in errors[:5] if isinstance(e, dict)]
     except (OkdReleaseError, ValueError, AttributeError, TypeError, httpx.HTTPError):
-        return ""
-    shown = ", ".join(code for code in codes if isinstance(code, str) and _ERROR_CODE.fullmatch(code))
-    return f" ({shown})" if shown else ""
+        return []
+    return [code for code in codes if isinstance(code, str) and _ERROR_CODE.fullmatch(code)]
 
 
 def _check_path(path: str) -> None:
