@@ -44,7 +44,7 @@ def test_oc_epoch_constant_is_ocs_build_time() -> None:
     assert build_time(NewOptions(created=int(OC_EPOCH))) == 1795654580
 
 
-# Go's archive/tar output for these headers, recorded with go1.27 (tests/golden/gotar.go writes them)
+# Go's archive/tar output for these headers, recorded with go1.27 (the program in tests/golden/README.md writes them)
 GO_TAR = [
     ("release-manifests", "", b"5", 0o777, 0, "",
      "6def0d39707dd05610f2900ce7bfc44c4f1ae1720fca3a2bee0076efa6ec11aa"),
