@@ -68,9 +68,11 @@ class Gpg:
     def secret_key(self, uid: str) -> bytes:
         return self.run("--armor", "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", uid)
 
-    def sign(self, uid: str, document: dict[str, object]) -> bytes:
-        """A signed message (`gpg --sign`, binary) holding `document`, as release signatures are made."""
-        return self.run("--local-user", uid, "--sign", data=json.dumps(document).encode())
+    def sign(self, uid: str, document: dict[str, object], compress: bool = True) -> bytes:
+        """A signed message (`gpg --sign`, binary) holding `document`, as release signatures are made;
+        uncompressed, its last bytes are the signature packet's own (see the corrupted-signature test)."""
+        level = () if compress else ("--compress-algo", "none")
+        return self.run("--local-user", uid, *level, "--sign", data=json.dumps(document).encode())
 
 
 def simple_signing(digest: str, identity: str = "quay.io/openshift/okd:4.15.0") -> dict[str, object]:
@@ -216,8 +218,10 @@ def test_verify_json_says_who_signed_with_which_key_from_which_store(signed_rele
 
 def test_a_corrupted_signature_is_refused(signed_release: str, gpg: Gpg, store: SignatureStore) -> None:
     digest = digest_of(signed_release)
-    signature = bytearray(gpg.sign(SIGNER, simple_signing(digest)))
-    signature[-8] ^= 0xFF  # inside the signature packet: the content is intact, the signature no longer matches
+    # uncompressed, so that the flipped byte is inside the signature packet's value (in a compressed message it
+    # could land anywhere in the deflate stream): the content is intact, the signature no longer matches
+    signature = bytearray(gpg.sign(SIGNER, simple_signing(digest), compress=False))
+    signature[-8] ^= 0xFF
     store.publish(digest, bytes(signature))
     result = run_cli("verify", "--insecure", signed_release)
     assert result.returncode == 1
