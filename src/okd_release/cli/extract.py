@@ -24,7 +24,7 @@ from okd_release.release.extract.manifests import (
 )
 from okd_release.release.extract.tools import extract_tools, select_targets
 from okd_release.release.info.describe import describe
-from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.payload.source import ReleaseImage, open_release_or_dir
 from okd_release.release.signatures.signing import ChecksumSigner
 
 CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to ccoctl, you should use --included to "
@@ -117,8 +117,7 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
         # extract --to and --file stream the payload layer; the tools' release.txt counts the manifests
-        release = open_payload_dir(Path(from_dir)) if from_dir else \
-            open_release(registries, image or "", platform, with_manifests=bool(tools or command))
+        release = open_release_or_dir(registries, image, from_dir, platform, with_manifests=bool(tools or command))
         if file_name:
             sys.stdout.buffer.write(manifest_file(release, file_name))
             return

@@ -27,7 +27,7 @@ from okd_release.release.payload.model import (
     IMAGE_REFERENCES,
     ImageTag,
 )
-from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.payload.source import open_release_or_dir
 
 CLONE_WORKERS = 8
 
@@ -112,8 +112,7 @@ def info_history(images: tuple[str, ...], changes_from: str | None, from_dir: st
 
 
 def _describe(registries: Registries, text: str | None, from_dir: str | None, platform: Platform | None) -> ReleaseInfo:
-    release: ReleaseImage = open_payload_dir(Path(from_dir)) if from_dir else \
-        open_release(registries, text or "", platform)
+    release = open_release_or_dir(registries, text, from_dir, platform)
     return describe(release, registries, files=True)
 
 
@@ -229,12 +228,9 @@ def extract_git(git: str, output: str | None, image: str | None, from_: str | No
     if file_name or tools or command or ignored.get("credentials_requests"):
         raise ConfigError("only one of --tools, --command, --credentials-requests, --file, or --git may be specified")
     image = image or from_
-    if not image and not from_dir:
-        raise ConfigError("give a release image or --from-dir")
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        release = open_payload_dir(Path(from_dir)) if from_dir else \
-            open_release(registries, image or "", platform, with_manifests=False)
+        release = open_release_or_dir(registries, image, from_dir, platform, with_manifests=False)
     sources = _sources(release.payload.image_references.tags)
     root = Path(git)
     root.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -23,7 +22,7 @@ from okd_release.release.info.describe import ReleaseInfo, describe
 from okd_release.release.info.diff import ImageChange, ReleaseDiff, diff_releases
 from okd_release.release.info.gojson import encode
 from okd_release.release.payload.model import IMAGE_REFERENCES
-from okd_release.release.payload.source import ReleaseImage, open_payload_dir, open_release
+from okd_release.release.payload.source import ReleaseImage, open_release, open_release_or_dir
 from okd_release.release.payload.versions import parse_semver
 
 LISTS = ("name", "pullspec", "digest")
@@ -33,10 +32,7 @@ EXCLUSIVE = "only one of --commits, --commit-urls, --pullspecs, --contents, --si
 
 
 def _open(registries: Registries, text: str | None, from_dir: str | None, platform: Platform | None) -> ReleaseImage:
-    if from_dir:
-        return open_payload_dir(Path(from_dir))
-    assert text is not None
-    return open_release(registries, text, platform)
+    return open_release_or_dir(registries, text, from_dir, platform)
 
 
 def _format(output: str | None) -> tuple[str, str]:

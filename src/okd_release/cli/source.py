@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import shlex
-from pathlib import Path
 
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, registry_options
 from okd_release.content import Platform
-from okd_release.errors import ConfigError, PayloadError
+from okd_release.errors import PayloadError
 from okd_release.release.history.git import check_commit, parse_source
 from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_REF, ANNOTATION_SOURCE
-from okd_release.release.payload.source import open_payload_dir, open_release
+from okd_release.release.payload.source import open_release_or_dir
 
 
 @click.command("source")
@@ -43,12 +42,9 @@ def source_command(component: str, release: str | None, from_dir: str | None, fi
       # The same as JSON, for scripts
       okd-release source console quay.io/openshift/okd:4.15.0-0.okd-2024-03-10-010116 -o json
     """
-    if not release and not from_dir:
-        raise ConfigError("give a release image or --from-dir")
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
-        opened = open_payload_dir(Path(from_dir)) if from_dir else \
-            open_release(registries, release or "", platform, with_manifests=False)
+        opened = open_release_or_dir(registries, release, from_dir, platform, with_manifests=False)
     tag = opened.payload.image_references.tag(component)
     if tag is None:
         raise PayloadError(f"no image tag {json.dumps(component)} exists in the release image {opened.name}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from okd_release import reference as references
 from okd_release.content import Platform
-from okd_release.errors import ManifestError, NotFound, PayloadError
+from okd_release.errors import ConfigError, ManifestError, NotFound, PayloadError
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
 from okd_release.image.inspect import load_config
@@ -130,6 +130,19 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
     payload = Payload.from_files(files, str(reference))
     digest = index.digest if index else image.digest
     return ReleaseImage(str(reference), payload, store, reference, digest, image, config, index)
+
+
+def open_release_or_dir(registries: Registries, image: str | None, from_dir: str | Path | None,
+                        platform: Platform | None = None, with_manifests: bool = True) -> ReleaseImage:
+    """The release a command names: a payload directory (`--from-dir`), else the release image.
+
+    Raises ConfigError when neither is given, and what `open_release` or `open_payload_dir` raise.
+    """
+    if from_dir:
+        return open_payload_dir(Path(from_dir))
+    if not image:
+        raise ConfigError("give a release image or --from-dir")
+    return open_release(registries, image, platform, with_manifests=with_manifests)
 
 
 def open_payload_dir(directory: Path) -> ReleaseImage:
