@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import click.testing
@@ -279,15 +280,12 @@ def plain_registries_module() -> Iterator[Registries]:
         yield registries
 
 
-@pytest.fixture
-def fault_proxy():
-    """Start fault proxies in front of registries: `fault_proxy(upstream_host, FaultPlan(...))`."""
-    from tests.faultproxy import start_proxy
-
+def serving(start_server: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """For a fixture: a function starting servers with `start_server`; every server it started is shut down after."""
     servers = []
 
-    def start(upstream: str, plan=None):
-        server = start_proxy(upstream, plan)
+    def start(*args: Any, **kwargs: Any) -> Any:
+        server = start_server(*args, **kwargs)
         servers.append(server)
         return server
 
@@ -295,6 +293,14 @@ def fault_proxy():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def fault_proxy():
+    """Start fault proxies in front of registries: `fault_proxy(upstream_host, FaultPlan(...))`."""
+    from tests.faultproxy import start_proxy
+
+    yield from serving(start_proxy)
 
 
 @pytest.fixture(scope="module")

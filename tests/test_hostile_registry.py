@@ -23,7 +23,7 @@ from okd_release.registry.credentials import Credentials, CredentialStore
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.retry import parse_retry_after, with_retries
 from tests.certs import make_ca_and_server
-from tests.conftest import PASSWORD, USERNAME
+from tests.conftest import PASSWORD, USERNAME, serving
 from tests.hostileserver import HostileHandler, start_hostile
 
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
@@ -31,17 +31,8 @@ FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
 
 @pytest.fixture
 def hostile():
-    servers = []
-
-    def start(route, tls=None):
-        server = start_hostile(route, tls)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    """Start scripted HTTP(S) servers: `hostile(route, tls=None)`."""
+    yield from serving(start_hostile)
 
 
 def _push(client, repository: str, tag: str, note: str) -> str:
