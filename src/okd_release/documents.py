@@ -10,9 +10,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import msgspec
-import yaml
-from yaml.composer import ComposerError
-from yaml.nodes import Node
 
 from okd_release.errors import OkdReleaseError
 
@@ -45,20 +42,24 @@ def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) 
 
 def load_yaml(data: bytes | str, what: str, error: type[OkdReleaseError]) -> Any:
     """One YAML document, safely (plain data only) and without aliases, so it costs what its size says."""
+    from okd_release import plainyaml  # PyYAML only for the commands that read YAML
+
     try:
-        return yaml.load(data, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
-    except yaml.YAMLError as problem:
-        raise error(f"{what} is not valid YAML ({_yaml_problem(problem)})") from None
+        return plainyaml.load(data)
+    except plainyaml.YAMLError as problem:
+        raise error(f"{what} is not valid YAML ({plainyaml.problem_text(problem)})") from None
     except RecursionError:
         raise error(f"{what} is not valid YAML (nested too deeply)") from None
 
 
 def load_yaml_all(data: bytes | str, what: str, error: type[OkdReleaseError]) -> list[Any]:
     """Every document of a YAML stream (`---` between them, as manifests have), each read as `load_yaml` reads one."""
+    from okd_release import plainyaml
+
     try:
-        return list(yaml.load_all(data, Loader=_PlainLoader))  # noqa: S506 - _PlainLoader is a SafeLoader
-    except yaml.YAMLError as problem:
-        raise error(f"{what} is not valid YAML ({_yaml_problem(problem)})") from None
+        return plainyaml.load_all(data)
+    except plainyaml.YAMLError as problem:
+        raise error(f"{what} is not valid YAML ({plainyaml.problem_text(problem)})") from None
     except RecursionError:
         raise error(f"{what} is not valid YAML (nested too deeply)") from None
 
@@ -72,41 +73,12 @@ def decode_json_or_yaml(data: bytes | str, kind: type[T], what: str, error: type
     return convert(document, kind, what, error)
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases (a few hundred bytes of nested aliases expand to gigabytes: "billion
-    laughs") and keeps timestamps as the strings Kubernetes would see."""
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise ComposerError(None, None, f"aliases are not allowed (found *{event.anchor})", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _timestamp_as_text(loader: _PlainLoader, node: yaml.ScalarNode) -> str:
-    return loader.construct_scalar(node)
-
-
-_PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-
-
 def _invalid(what: str, problem: msgspec.ValidationError) -> str:
     # msgspec says "Expected `int`, got `str` - at `$.spec.tags[0].name`"; we lead with the document and path.
     message, _, where = str(problem).partition(" - at ")
     if not where:
         return f"{what} is invalid: {_lowered(message)}"
     return f"{what} is invalid at {where.replace('`', '')}: {_lowered(message)}"
-
-
-def _yaml_problem(problem: yaml.YAMLError) -> str:
-    if isinstance(problem, yaml.MarkedYAMLError):
-        mark = problem.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        text = problem.problem or ""
-        if problem.context and (not text or text.startswith("but")):
-            text = f"{problem.context} {text}".strip()
-        return f"{text}{where}"
-    return " ".join(str(problem).split())
 
 
 def _lowered(text: str) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
@@ -213,6 +212,8 @@ def dump(value: Any, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(value, indent=2))
     elif output == "yaml":
+        import yaml  # only for -o yaml
+
         click.echo(yaml.safe_dump(value, sort_keys=False).rstrip())
     else:
         raise click.BadParameter(f"unknown output format {output!r}")

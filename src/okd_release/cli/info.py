@@ -14,7 +14,6 @@ import click
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import info_history_options
 from okd_release.cli.table import TabWriter, human_size
-from okd_release.cli.template import go_template, jsonpath
 from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
@@ -163,8 +162,12 @@ def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | No
     elif form in LISTS:
         _lists(info, form)
     elif form == "jsonpath":
+        from okd_release.cli.template import jsonpath  # only for -o jsonpath
+
         _emit(jsonpath(template, info.as_dict()))
     elif form in ("template", "go-template"):
+        from okd_release.cli.template import go_template  # only for -o template
+
         _emit(go_template(template, info.as_dict()))
     elif image_for:
         click.echo(info.image(image_for).pullspec)

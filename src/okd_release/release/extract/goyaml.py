@@ -28,8 +28,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
-from okd_release.documents import _PlainLoader  # the project's safe loader: no aliases, timestamps as text
 from okd_release.errors import PayloadError
+from okd_release.plainyaml import PlainLoader  # the project's safe loader: no aliases, timestamps as text
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 STR_TAG, BOOL_TAG, INT_TAG, FLOAT_TAG = ("tag:yaml.org,2002:" + t for t in ("str", "bool", "int", "float"))
@@ -153,7 +153,7 @@ def resolve(text: str) -> tuple[str, Any]:
     return STR_TAG, text
 
 
-class _GoLoader(_PlainLoader):
+class _GoLoader(PlainLoader):
     """PyYAML, with go-yaml v2's resolution of plain scalars in place of YAML 1.1's."""
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
