@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from okd_release.cli.common import handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import extract_git_options
-from okd_release.cli.info import _rfc3339 as rfc3339  # oc's timestamp format, kept in one place
-from okd_release.cli.info import info_text
-from okd_release.cli.plan import cluster_config
+from okd_release.cli.table import rfc3339
 from okd_release.content import Platform
 from okd_release.errors import ConfigError
 from okd_release.release.cvo.inclusion import DEFAULT_PROFILE, ClusterConfig
-from okd_release.release.extract.manifests import (
-    Selection,
-    check_cloud,
-    enabled_feature_gates,
-    extract_manifests,
-    manifest_file,
-)
 from okd_release.release.extract.tools import extract_tools, select_targets
-from okd_release.release.info.describe import describe
 from okd_release.release.payload.source import ReleaseImage, open_release_or_dir
-from okd_release.release.signatures.signing import ChecksumSigner
+
+if TYPE_CHECKING:
+    from okd_release.release.signatures.signing import ChecksumSigner
+
+# Each way of extracting imports what only it needs (the manifests' YAML re-encoding, the CVO's inclusion
+# rules, info's description, GnuPG signing) when it runs, so that `extract --command` starts fast.
 
 CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to ccoctl, you should use --included to "
                        "filter out requests that your cluster is not expected to need.")
@@ -119,6 +115,8 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
         # extract --to and --file stream the payload layer; the tools' release.txt counts the manifests
         release = open_release_or_dir(registries, image, from_dir, platform, with_manifests=bool(tools or command))
         if file_name:
+            from okd_release.release.extract.manifests import manifest_file
+
             sys.stdout.buffer.write(manifest_file(release, file_name))
             return
         if tools or command:
@@ -126,6 +124,9 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
             signer = _signer(signing_key) if signing_key and as_archives else None  # before any work, as oc
 
             def release_text() -> str:
+                from okd_release.cli.info import info_text
+                from okd_release.release.info.describe import describe
+
                 return info_text(describe(release), pullspecs=True)
 
             for tool in extract_tools(registries, release, targets, as_archives, Path(to), release_text):
@@ -135,6 +136,8 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
             if signer is not None:
                 signer.sign_file(Path(to) / "sha256sum.txt")
             return
+        from okd_release.release.extract.manifests import Selection, extract_manifests
+
         selection = Selection()
         if included or credentials_requests:
             cluster = _cluster(release, install_config, profile, feature_set, baseline, additional) if included else None
@@ -158,6 +161,8 @@ def _check_flags(image: str | None, from_dir: str | None, to: str, file_name: st
     if cloud and not credentials_requests and not included:
         raise ConfigError("--cloud is only supported with --credentials-requests or --included")
     if cloud:
+        from okd_release.release.extract.manifests import check_cloud
+
         check_cloud(cloud)
     if sum(map(bool, (tools, credentials_requests, file_name, command))) > 1:
         raise ConfigError("only one of --tools, --command, --credentials-requests, --file, or --git may be specified")
@@ -182,6 +187,9 @@ def _check_flags(image: str | None, from_dir: str | None, to: str, file_name: st
 
 def _cluster(release: ReleaseImage, install_config: str | None, profile: str | None, feature_set: str | None,
              baseline: str | None, additional: str | None) -> ClusterConfig:
+    from okd_release.cli.plan import cluster_config
+    from okd_release.release.extract.manifests import enabled_feature_gates
+
     config = cluster_config(profile or DEFAULT_PROFILE, feature_set or "Default", baseline, additional, install_config)
     if not install_config:
         return config
@@ -199,6 +207,8 @@ def _cluster(release: ReleaseImage, install_config: str | None, profile: str | N
 
 def _signer(key_file: str) -> ChecksumSigner:
     """The --signing-key made ready (its passphrase asked only if it has one); closed when the command ends."""
+    from okd_release.release.signatures.signing import ChecksumSigner
+
     signer = ChecksumSigner(Path(key_file), lambda: click.prompt("Enter password for private key", hide_input=True,
                                                                  err=True, default="", show_default=False))
     click.get_current_context().call_on_close(signer.close)

@@ -13,7 +13,7 @@ import click
 
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import info_history_options
-from okd_release.cli.table import TabWriter, human_size
+from okd_release.cli.table import TabWriter, human_size, rfc3339
 from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
@@ -142,7 +142,7 @@ def _verify(info: ReleaseInfo) -> None:
     if broken:
         raise PayloadError(f"release {info.name} failed verification: {'; '.join(broken)}")
     created = json.loads(info.files[IMAGE_REFERENCES]).get("metadata", {}).get("creationTimestamp")
-    click.echo(f"{info.image_digest or info.digest} {_rfc3339(created)} {info.version}")
+    click.echo(f"{info.image_digest or info.digest} {rfc3339(created)} {info.version}")
 
 
 def _emit(text: str) -> None:
@@ -198,26 +198,12 @@ def _contents(info: ReleaseInfo) -> str:
 
 
 # -- the default view ------------------------------------------------------------------------------
-def _rfc3339(value: str | None) -> str:
-    """A timestamp as oc prints it: UTC, whole seconds (Go's zero time when absent)."""
-    if not value:
-        return "0001-01-01T00:00:00Z"
-    text = re.sub(r"(\.\d+)", "", value.strip()).replace("z", "Z").replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def short_duration(value: str | None, now: datetime | None = None) -> str:
     """Kubernetes' ShortHumanDuration of the time since `value` (as oc's AGE and Created columns)."""
     if not value:
         return "<invalid>"
     try:
-        moment = datetime.fromisoformat(_rfc3339(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(rfc3339(value).replace("Z", "+00:00"))
     except ValueError:
         return "<invalid>"
     seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
@@ -280,7 +266,7 @@ def info_text(info: ReleaseInfo, *, commits: bool = False, commit_urls: bool = F
     """The default view, laid out as oc's describeReleaseInfo lays it out."""
     out: list[str] = []
     w = TabWriter(out.append)
-    w.write(f"Name:\t{info.version}\nDigest:\t{info.digest}\nCreated:\t{_rfc3339(info.created)}\n"
+    w.write(f"Name:\t{info.version}\nDigest:\t{info.digest}\nCreated:\t{rfc3339(info.created)}\n"
             f"OS/Arch:\t{info.platform}\nManifests:\t{info.manifests}\n")
     if info.metadata_files:
         w.write(f"Metadata files:\t{info.metadata_files}\n")

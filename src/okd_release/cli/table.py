@@ -1,8 +1,10 @@
-"""Aligned text as oc prints it: Go's text/tabwriter (oc's tables are made with it), and sizes as oc writes them."""
+"""Aligned text as oc prints it: Go's text/tabwriter (oc's tables are made with it), and sizes and times as oc writes them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 
 class TabWriter:
@@ -100,3 +102,17 @@ def human_size(size: float) -> str:
         value /= 1000
         index += 1
     return f"{value:.4g}{units[index]}"
+
+
+def rfc3339(value: str | None) -> str:
+    """A timestamp as oc prints it: UTC, whole seconds (Go's zero time when absent)."""
+    if not value:
+        return "0001-01-01T00:00:00Z"
+    text = re.sub(r"(\.\d+)", "", value.strip()).replace("z", "Z").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
