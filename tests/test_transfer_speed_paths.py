@@ -1,16 +1,20 @@
 """The transfer's fast paths, asserted by what goes over the wire (requests counted at a proxy), never by time:
-re-mirror skips the blobs of images the target already has, manifests go out as soon as their own blobs are
-in, large reads are still verified, threads keep their own connections, and `info` starts without rich."""
+re-mirror skips unread the images whose every tag already names them, and the blobs of images the target has;
+manifests go out as soon as their own blobs are in, large reads are still verified, threads keep their own
+connections, and `info` starts without rich."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,8 @@ from okd_release import digest as digests
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch
 from okd_release.image import manifest as manifests
+from okd_release.image.disk import DiskStore
+from okd_release.image.layout import OciLayout
 from okd_release.image.manifest import ImageManifest
 from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.credentials import CredentialStore
@@ -116,20 +122,127 @@ def _tagged(registry: localregistry.LocalRegistry, tag: str) -> str | None:
 
 
 # -- re-mirror ---------------------------------------------------------------------------------------
-def test_remirror_into_a_complete_target_checks_no_blob_and_puts_only_the_tags(source, target) -> None:
+def test_remirror_into_a_complete_target_asks_one_head_per_tag_and_nothing_else(source, target) -> None:
     registry, components = source
     _, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
     recorder.clear()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == summary.images == len(components) and summary.images_failed == []
+    assert summary.blobs_copied == summary.blobs_skipped == summary.blobs_total == 0  # no manifest was read
+    assert summary.digests == {c.name: c.digest for c in components}
+    asked = [request for request in recorder.requests if request[1] != "/v2/"]  # but the session's probe
+    assert sorted(asked) == sorted(("HEAD", _tag_path(c)) for c in components)
+    assert [request for request in read.requests if request[1] != "/v2/"] == []  # nothing asked of the source
+
+
+def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) -> None:
+    registry, components = source
+    target_registry, proxy, recorder = target
+    _mirror(registry.host, proxy.host, components)
+    moved, other = components[0], components[1]
     with _session() as registries:
-        summary = Transfer(4).run(_copies(registries, registry.host, proxy.host, components))
-    blobs = {blob.digest for c in components for blob in c.manifest.blobs()}
-    assert summary.blobs_copied == 0 and summary.blobs_skipped == summary.blobs_total == len(blobs)
-    assert [path for _, path in recorder.requests if "/blobs/" in path] == []
-    assert sorted(recorder.matching("HEAD", "/manifests/")) == sorted(
-        f"/v2/speed/mirror/manifests/{c.digest}" for c in components)
-    assert sorted(recorder.matching("PUT", "/manifests/")) == sorted(
-        f"/v2/speed/mirror/manifests/{c.name}" for c in components)
+        registries.client(target_registry.host).put_manifest(
+            "speed/mirror", moved.name, other.manifest.raw.data, other.manifest.raw.media_type)
+    recorder.clear()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) - 1
+    assert read.matching("GET", "/manifests/") == [f"/v2/speed/content/manifests/{moved.digest}"]
+    assert recorder.matching("PUT", "/manifests/") == [_tag_path(moved)]
+    assert recorder.matching("HEAD", "/blobs/") == []  # its manifest is there by digest: so are its blobs
+    assert _tagged(target_registry, moved.name) == moved.digest
+
+
+def test_remirror_copies_an_image_one_of_whose_tags_is_missing(source, target) -> None:
+    registry, components = source
+    target_registry, proxy, recorder = target
+    _mirror(registry.host, proxy.host, components)
+    extra = components[3]
+    recorder.clear()
+    with _session() as registries:
+        copies = _copies(registries, registry.host, proxy.host, components)
+        copies[3] = dataclasses.replace(copies[3], tags=(extra.name, f"{extra.name}-again"))
+        summary = Transfer(4).run(copies)
+    assert summary.images_present == len(components) - 1
+    assert sorted(recorder.matching("PUT", "/manifests/")) == sorted([_tag_path(extra), f"{_tag_path(extra)}-again"])
+    assert _tagged(target_registry, f"{extra.name}-again") == extra.digest
+
+
+def _disk_state(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Each path under v2/ with its inode, modification time and (for a symlink) target: a write changes one."""
+    return {str(path.relative_to(root)): (path.lstat().st_ino, path.lstat().st_mtime_ns,
+                                          os.readlink(path) if path.is_symlink() else "")
+            for path in (root / "v2").rglob("*")}
+
+
+def test_remirror_into_a_complete_directory_reads_nothing_from_the_source_and_writes_nothing(source, tmp_path) -> None:
+    registry, components = source
+    store = DiskStore(tmp_path)
+    with _session() as registries:
+        origin = Endpoint(RegistryStore(registries.client(registry.host)), "speed/content")
+        Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(store, "speed/mirror"), (c.name,)) for c in components])
+    before = _disk_state(tmp_path)
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            origin = Endpoint(RegistryStore(registries.client(source_proxy.host)), "speed/content")
+            summary = Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(DiskStore(tmp_path), "speed/mirror"),
+                                                 (c.name,)) for c in components])
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) and summary.images_failed == []
+    assert [request for request in read.requests if request[1] != "/v2/"] == []
+    assert _disk_state(tmp_path) == before
+
+
+def test_remirror_into_a_directory_puts_back_a_moved_tag_and_a_missing_one(source, tmp_path) -> None:
+    registry, components = source
+    store = DiskStore(tmp_path)
+    moved, other, missing = components[0], components[1], components[2]
+
+    def mirror(host: str) -> object:
+        with _session() as registries:
+            origin = Endpoint(RegistryStore(registries.client(host)), "speed/content")
+            return Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(DiskStore(tmp_path), "speed/mirror"),
+                                              (c.name,)) for c in components])
+
+    mirror(registry.host)
+    tags = tmp_path / "v2/speed/mirror/manifests"
+    (tags / moved.name).unlink()
+    (tags / moved.name).symlink_to(other.digest)
+    (tags / missing.name).unlink()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        summary = mirror(source_proxy.host)
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) - 2
+    assert sorted(read.matching("GET", "/manifests/")) == sorted(
+        f"/v2/speed/content/manifests/{c.digest}" for c in (moved, missing))
+    assert store.tag_digest("speed/mirror", moved.name) == moved.digest
+    assert store.tag_digest("speed/mirror", missing.name) == missing.digest
 
 
 def test_remirror_puts_back_a_tag_moved_away_at_the_target(source, target) -> None:
@@ -159,6 +272,30 @@ def test_an_image_missing_at_the_target_has_its_blobs_checked_and_only_it(source
     assert checked == {blob.digest for blob in missing.manifest.blobs()}
     assert recorder.matching("PUT", f"/manifests/{missing.digest}") == [f"/v2/speed/mirror/manifests/{missing.digest}"]
     assert _tagged(target_registry, missing.name) == missing.digest
+
+
+@pytest.mark.parametrize("kind", ["disk", "oci"])
+def test_a_directory_tells_the_digest_a_tag_names_only_when_that_manifest_is_there(source, tmp_path, kind) -> None:
+    _, components = source
+    first, second = components[0], components[1]
+    store: DiskStore | OciLayout = DiskStore(tmp_path) if kind == "disk" else OciLayout(tmp_path)
+    store.put_manifest("speed/mirror", "v1", first.manifest.raw)
+    assert store.tag_digest("speed/mirror", "v1") == first.digest
+    assert store.tag_digest("speed/mirror", "v2") is None
+    store.put_manifest("speed/mirror", "v1", second.manifest.raw)  # moved: read again, not from what was read
+    assert store.tag_digest("speed/mirror", "v1") == second.digest
+    manifest = tmp_path / ("v2/speed/mirror/manifests" if kind == "disk" else "blobs/sha256") / (
+        second.digest if kind == "disk" else second.digest.split(":", 1)[1])
+    manifest.unlink()
+    assert store.tag_digest("speed/mirror", "v1") is None  # a tag naming a manifest that is not there
+
+
+def test_a_tag_written_as_a_copy_of_its_manifest_names_the_digest_of_that_copy(source, tmp_path) -> None:
+    _, components = source
+    store = DiskStore(tmp_path)
+    store.put_manifest("speed/mirror", components[0].digest, components[0].manifest.raw)
+    (tmp_path / "v2/speed/mirror/manifests/v1").write_bytes(components[0].manifest.raw.data)  # older okd-release
+    assert store.tag_digest("speed/mirror", "v1") == components[0].digest
 
 
 # -- manifests as soon as their blobs are in -----------------------------------------------------------
