@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,9 @@ from okd_release.stores import RegistryStore
 from okd_release.testing import localregistry
 from okd_release.testing.sample import push_sample
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
+from tests.conftest import run_cli
 from tests.faultproxy import FaultProxyServer, PauseAfter, ProxyHandler, start_proxy
+from tests.release_helpers import build_sample_release, read_release
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------------
@@ -272,6 +275,45 @@ def test_an_image_missing_at_the_target_has_its_blobs_checked_and_only_it(source
     assert checked == {blob.digest for blob in missing.manifest.blobs()}
     assert recorder.matching("PUT", f"/manifests/{missing.digest}") == [f"/v2/speed/mirror/manifests/{missing.digest}"]
     assert _tagged(target_registry, missing.name) == missing.digest
+
+
+@pytest.fixture(scope="module")
+def proxied_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FaultProxyServer, list[str]]]:
+    """A release built through a proxy (so every pullspec names it): its pullspec, the proxy, its components' digests."""
+    registry = localregistry.start(tmp_path_factory.mktemp("speed-release"))
+    proxy = start_proxy(registry.host)
+    with _session() as registries:
+        pullspec = build_sample_release(registries, proxy.host, "remirror", tmp_path_factory.mktemp("speed-stream"))
+    digests_ = [tag.pullspec.rsplit("@", 1)[1] for tag in read_release(pullspec).payload.image_references.tags]
+    yield pullspec, proxy, digests_
+    proxy.shutdown()
+    proxy.server_close()
+    registry.remove()
+
+
+@pytest.mark.parametrize("into", ["registry", "directory"])
+def test_a_release_mirrored_again_reads_no_component_manifest_and_puts_nothing(proxied_release, target, tmp_path, into) -> None:
+    release, source_proxy, components = proxied_release
+    _, proxy, recorder = target
+    where = ("--to", f"{proxy.host}/speed/okd") if into == "registry" else ("--to-dir", str(tmp_path / "mirror"))
+    first = run_cli("mirror", "--insecure", "--from", release, *where, "-o", "json")
+    assert first.returncode == 0, first.stderr
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    recorder.clear()
+    try:
+        again = run_cli("mirror", "--insecure", "--from", release, *where, "-o", "json")
+    finally:
+        source_proxy.hooks.remove(read)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["imagesPresent"] == summary["images"] == len(components) + 1 and summary["blobsCopied"] == 0
+    assert [path for path in read.matching("GET", "/manifests/") if path.rsplit("/", 1)[1] in components] == []
+    assert read.matching("PUT", "/") == []
+    if into == "registry":  # one HEAD per tag: each component's and the release's
+        asked = [request for request in recorder.requests if request[1] != "/v2/"]
+        assert len(asked) == len(components) + 1 and {method for method, _ in asked} == {"HEAD"}
+        assert all("/manifests/" in path and "sha256:" not in path for _, path in asked)
 
 
 @pytest.mark.parametrize("kind", ["disk", "oci"])
