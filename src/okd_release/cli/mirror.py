@@ -8,8 +8,8 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
+from okd_release.cli.progress import make_progress
 from okd_release.cli.table import human_size
-from okd_release.cli.terminal import make_progress
 from okd_release.errors import ConfigError
 from okd_release.release.mirror.instructions import KINDS, cluster_resource, install_config, instructions_text
 from okd_release.release.mirror.plan import MirrorOptions, MirrorResult, plan_mirror, run_mirror

@@ -1,8 +1,7 @@
-"""Progress on a terminal (rich bars: images, bytes, throughput, ETA); quiet when not a TTY."""
+"""Progress on a terminal: rich bars of images, bytes, throughput and ETA (see `progress.make_progress`)."""
 
 from __future__ import annotations
 
-import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -17,8 +16,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.text import Text
-
-from okd_release.listener import SilentProgress
 
 
 class _BytesOnly:
@@ -58,9 +55,15 @@ class TerminalProgress:
         self._progress.__exit__(kind, error, tb)
 
     def planned(self, images: int, blobs: int, total_bytes: int) -> None:
-        self._images = self._progress.add_task("images", total=images, unit="images")
-        if blobs:
+        """Told again as a transfer learns more blobs: the bars' totals follow."""
+        if self._images is None:
+            self._images = self._progress.add_task("images", total=images, unit="images")
+        else:
+            self._progress.update(self._images, total=images)
+        if blobs and self._bytes is None:
             self._bytes = self._progress.add_task(f"blobs ({blobs})", total=total_bytes, unit="bytes")
+        elif blobs and self._bytes is not None:
+            self._progress.update(self._bytes, description=f"blobs ({blobs})", total=total_bytes)
 
     def transferred(self, count: int) -> None:
         if self._bytes is not None:
@@ -75,23 +78,3 @@ class TerminalProgress:
             self._progress.update(self._images, advance=1)
         if not ok:
             self._progress.console.print(f"[red]failed:[/red] {name}")
-
-
-class LineProgress(SilentProgress):
-    """Not a terminal: one line per failed image, nothing else; the summary follows at the end."""
-
-    def __enter__(self) -> LineProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def image_done(self, name: str, ok: bool) -> None:
-        if not ok:
-            print(f"failed: {name}", file=sys.stderr)
-
-
-def make_progress(quiet: bool = False) -> TerminalProgress | LineProgress:
-    if not quiet and sys.stderr.isatty():
-        return TerminalProgress()
-    return LineProgress()
