@@ -31,7 +31,7 @@ from okd_release.registry.credentials import CredentialStore
 from okd_release.stores import RegistryStore
 from okd_release.testing import localregistry
 from okd_release.testing.sample import push_sample
-from okd_release.transfer import Endpoint, ImageCopy, Transfer
+from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
 from tests.conftest import run_cli
 from tests.faultproxy import FaultProxyServer, PauseAfter, ProxyHandler, start_proxy
 from tests.release_helpers import build_sample_release, read_release
@@ -375,6 +375,39 @@ def test_an_image_is_pushed_while_another_images_blob_is_still_streaming(source,
         source_proxy.server_close()
     assert outcome == ["done"]
     assert _tagged(target_registry, slow.name) == slow.digest
+
+
+# -- a bounded window of images --------------------------------------------------------------------------
+def test_no_more_images_than_the_window_are_read_while_their_blobs_are_held(source, target) -> None:
+    registry, components = source
+    _, proxy, _ = target
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    held = PauseAfter(0, lambda handler: handler.command == "GET" and "/blobs/" in handler.path)
+    source_proxy.hooks[:] = [read, held]  # every request noted; every blob download held until released
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            with _session() as registries:
+                outcome.append(Transfer(4, window=2).run(_copies(registries, source_proxy.host, proxy.host, components)))
+        except BaseException as error:  # noqa: BLE001 - reported by the test thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        assert held.paused.wait(30)
+        time.sleep(0.5)  # time enough for a third image to be read, were it started
+        assert len(read.matching("GET", "/manifests/")) == 2
+    finally:
+        held.release()
+        worker.join(60)
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    summary = outcome[0]
+    assert isinstance(summary, TransferSummary) and summary.images_failed == []
+    assert sorted(read.matching("GET", "/manifests/")) == sorted(f"/v2/speed/content/manifests/{c.digest}" for c in components)
 
 
 # -- the blob path -------------------------------------------------------------------------------------

@@ -21,10 +21,11 @@ import errno
 import functools
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from okd_release.content import Descriptor, Platform
@@ -355,24 +356,24 @@ class Transfer:
     def _through_window(self, copies: Iterable[ImageCopy], start: Callable[[ImageCopy], Future[None]], window: int) -> None:
         """Start each image in turn with at most `window` in flight: the driving thread waits for one to be
         done before it starts the next, and ends the transfer with whatever stopped an image."""
-        flying: set[Future[None]] = set()
+        finished: queue.SimpleQueue[Future[None]] = queue.SimpleQueue()  # images done, as they are done
+        flying = 0
         for copy in copies:
-            while len(flying) >= window:
-                finished, flying = wait(flying, return_when=FIRST_COMPLETED)
-                self._settle(finished)
+            if flying >= window:
+                self._settle(finished.get())
+                flying -= 1
             self._raise_if_stopped()
-            flying.add(start(copy))
-        while flying:
-            finished, flying = wait(flying, return_when=FIRST_COMPLETED)
-            self._settle(finished)
+            start(copy).add_done_callback(finished.put)
+            flying += 1
+        for _ in range(flying):
+            self._settle(finished.get())
 
-    def _settle(self, finished: Iterable[Future[None]]) -> None:
-        for future in finished:
-            try:
-                future.result()
-            except TransferCancelled:
-                self._raise_if_stopped()  # what stopped it (a full disk), rather than that it stopped
-                raise
+    def _settle(self, finished: Future[None]) -> None:
+        try:
+            finished.result()
+        except TransferCancelled:
+            self._raise_if_stopped()  # what stopped it (a full disk), rather than that it stopped
+            raise
 
     def _start(self, pool: ThreadPoolExecutor, copy: ImageCopy, then: Callable[[_Image, Future[None]], None]) -> Future[None]:
         """Read the image's manifests on the pool, then hand it to `then`, which completes the future returned
