@@ -311,12 +311,18 @@ def _target(registries: Registries, options: MirrorOptions) -> tuple[ImageStore,
     return open_store(target, registries), target
 
 
-def _component_source(registries: Registries, release: ReleaseImage, pullspec: str, options: MirrorOptions) -> Endpoint:
+def _component_source(registries: Registries, release: ReleaseImage, pullspec: str, options: MirrorOptions,
+                      known: dict[str, Endpoint]) -> Endpoint:
+    """Where a component is read from; one Endpoint (and store) per repository, kept in `known`: a release's
+    components mostly share one repository, and a plan of thousands of images need not hold a store each."""
     if options.from_dir:
         assert release.store is not None and release.reference is not None
         return Endpoint(release.store, release.reference.repository)
     reference = references.parse(pullspec)
-    return Endpoint(open_store(reference, registries), reference.repository)
+    endpoint = known.get(reference.name)
+    if endpoint is None:
+        endpoint = known[reference.name] = Endpoint(open_store(reference, registries), reference.repository)
+    return endpoint
 
 
 def _check(options: MirrorOptions) -> None:
@@ -392,11 +398,12 @@ def _plan_one(registries: Registries, options: MirrorOptions, into: tuple[ImageS
         prefixes.append(options.to_release_image)
     elif not options.skip_release_image:
         copies.append(ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True))
+    known: dict[str, Endpoint] = {}
     for image in release.payload.image_references.tags:
         digest = references.parse(image.pullspec).digest
         if not digest:
             raise ConfigError(f"image {image.name} is not referenced by digest ({image.pullspec}); a release must be")
-        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options), digest,
+        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options, known), digest,
                                 destination, (f"{tag}-{image.name}",)))
     sources = {references.parse(t.pullspec).name for t in release.payload.image_references.tags}
     if original and not original.startswith(references.FILE_SCHEME):
