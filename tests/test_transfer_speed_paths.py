@@ -315,6 +315,9 @@ def test_a_release_mirrored_again_reads_no_component_manifest_and_puts_nothing(p
         asked = [request for request in recorder.requests if request[1] != "/v2/"]
         assert len(asked) == len(components) + 1 and {method for method, _ in asked} == {"HEAD"}
         assert all("/manifests/" in path and "sha256:" not in path for _, path in asked)
+    told = run_cli("mirror", "--insecure", "--from", release, *where)
+    assert told.returncode == 0, told.stderr
+    assert f"info: mirrored {len(components) + 1} images ({len(components) + 1} already complete) in " in told.stderr
 
 
 @pytest.mark.parametrize("kind", ["disk", "oci"])
