@@ -1,16 +1,21 @@
 """The transfer's fast paths, asserted by what goes over the wire (requests counted at a proxy), never by time:
-re-mirror skips the blobs of images the target already has, manifests go out as soon as their own blobs are
-in, large reads are still verified, threads keep their own connections, and `info` starts without rich."""
+re-mirror skips unread the images whose every tag already names them, and the blobs of images the target has;
+manifests go out as soon as their own blobs are in, large reads are still verified, threads keep their own
+connections, and `info` starts without rich."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
+import json
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -18,14 +23,18 @@ from okd_release import digest as digests
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch
 from okd_release.image import manifest as manifests
+from okd_release.image.disk import DiskStore
+from okd_release.image.layout import OciLayout
 from okd_release.image.manifest import ImageManifest
 from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.credentials import CredentialStore
 from okd_release.stores import RegistryStore
 from okd_release.testing import localregistry
 from okd_release.testing.sample import push_sample
-from okd_release.transfer import Endpoint, ImageCopy, Transfer
+from okd_release.transfer import Endpoint, ImageCopy, Transfer, TransferSummary
+from tests.conftest import run_cli
 from tests.faultproxy import FaultProxyServer, PauseAfter, ProxyHandler, start_proxy
+from tests.release_helpers import build_sample_release, read_release
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------------
@@ -116,20 +125,127 @@ def _tagged(registry: localregistry.LocalRegistry, tag: str) -> str | None:
 
 
 # -- re-mirror ---------------------------------------------------------------------------------------
-def test_remirror_into_a_complete_target_checks_no_blob_and_puts_only_the_tags(source, target) -> None:
+def test_remirror_into_a_complete_target_asks_one_head_per_tag_and_nothing_else(source, target) -> None:
     registry, components = source
     _, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
     recorder.clear()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == summary.images == len(components) and summary.images_failed == []
+    assert summary.blobs_copied == summary.blobs_skipped == summary.blobs_total == 0  # no manifest was read
+    assert summary.digests == {c.name: c.digest for c in components}
+    asked = [request for request in recorder.requests if request[1] != "/v2/"]  # but the session's probe
+    assert sorted(asked) == sorted(("HEAD", _tag_path(c)) for c in components)
+    assert [request for request in read.requests if request[1] != "/v2/"] == []  # nothing asked of the source
+
+
+def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) -> None:
+    registry, components = source
+    target_registry, proxy, recorder = target
+    _mirror(registry.host, proxy.host, components)
+    moved, other = components[0], components[1]
     with _session() as registries:
-        summary = Transfer(4).run(_copies(registries, registry.host, proxy.host, components))
-    blobs = {blob.digest for c in components for blob in c.manifest.blobs()}
-    assert summary.blobs_copied == 0 and summary.blobs_skipped == summary.blobs_total == len(blobs)
-    assert [path for _, path in recorder.requests if "/blobs/" in path] == []
-    assert sorted(recorder.matching("HEAD", "/manifests/")) == sorted(
-        f"/v2/speed/mirror/manifests/{c.digest}" for c in components)
-    assert sorted(recorder.matching("PUT", "/manifests/")) == sorted(
-        f"/v2/speed/mirror/manifests/{c.name}" for c in components)
+        registries.client(target_registry.host).put_manifest(
+            "speed/mirror", moved.name, other.manifest.raw.data, other.manifest.raw.media_type)
+    recorder.clear()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) - 1
+    assert read.matching("GET", "/manifests/") == [f"/v2/speed/content/manifests/{moved.digest}"]
+    assert recorder.matching("PUT", "/manifests/") == [_tag_path(moved)]
+    assert recorder.matching("HEAD", "/blobs/") == []  # its manifest is there by digest: so are its blobs
+    assert _tagged(target_registry, moved.name) == moved.digest
+
+
+def test_remirror_copies_an_image_one_of_whose_tags_is_missing(source, target) -> None:
+    registry, components = source
+    target_registry, proxy, recorder = target
+    _mirror(registry.host, proxy.host, components)
+    extra = components[3]
+    recorder.clear()
+    with _session() as registries:
+        copies = _copies(registries, registry.host, proxy.host, components)
+        copies[3] = dataclasses.replace(copies[3], tags=(extra.name, f"{extra.name}-again"))
+        summary = Transfer(4).run(copies)
+    assert summary.images_present == len(components) - 1
+    assert sorted(recorder.matching("PUT", "/manifests/")) == sorted([_tag_path(extra), f"{_tag_path(extra)}-again"])
+    assert _tagged(target_registry, f"{extra.name}-again") == extra.digest
+
+
+def _disk_state(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Each path under v2/ with its inode, modification time and (for a symlink) target: a write changes one."""
+    return {str(path.relative_to(root)): (path.lstat().st_ino, path.lstat().st_mtime_ns,
+                                          os.readlink(path) if path.is_symlink() else "")
+            for path in (root / "v2").rglob("*")}
+
+
+def test_remirror_into_a_complete_directory_reads_nothing_from_the_source_and_writes_nothing(source, tmp_path) -> None:
+    registry, components = source
+    store = DiskStore(tmp_path)
+    with _session() as registries:
+        origin = Endpoint(RegistryStore(registries.client(registry.host)), "speed/content")
+        Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(store, "speed/mirror"), (c.name,)) for c in components])
+    before = _disk_state(tmp_path)
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            origin = Endpoint(RegistryStore(registries.client(source_proxy.host)), "speed/content")
+            summary = Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(DiskStore(tmp_path), "speed/mirror"),
+                                                 (c.name,)) for c in components])
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) and summary.images_failed == []
+    assert [request for request in read.requests if request[1] != "/v2/"] == []
+    assert _disk_state(tmp_path) == before
+
+
+def test_remirror_into_a_directory_puts_back_a_moved_tag_and_a_missing_one(source, tmp_path) -> None:
+    registry, components = source
+    store = DiskStore(tmp_path)
+    moved, other, missing = components[0], components[1], components[2]
+
+    def mirror(host: str) -> object:
+        with _session() as registries:
+            origin = Endpoint(RegistryStore(registries.client(host)), "speed/content")
+            return Transfer(4).run([ImageCopy(c.name, origin, c.digest, Endpoint(DiskStore(tmp_path), "speed/mirror"),
+                                              (c.name,)) for c in components])
+
+    mirror(registry.host)
+    tags = tmp_path / "v2/speed/mirror/manifests"
+    (tags / moved.name).unlink()
+    (tags / moved.name).symlink_to(other.digest)
+    (tags / missing.name).unlink()
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        summary = mirror(source_proxy.host)
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    assert summary.images_present == len(components) - 2
+    assert sorted(read.matching("GET", "/manifests/")) == sorted(
+        f"/v2/speed/content/manifests/{c.digest}" for c in (moved, missing))
+    assert store.tag_digest("speed/mirror", moved.name) == moved.digest
+    assert store.tag_digest("speed/mirror", missing.name) == missing.digest
 
 
 def test_remirror_puts_back_a_tag_moved_away_at_the_target(source, target) -> None:
@@ -159,6 +275,73 @@ def test_an_image_missing_at_the_target_has_its_blobs_checked_and_only_it(source
     assert checked == {blob.digest for blob in missing.manifest.blobs()}
     assert recorder.matching("PUT", f"/manifests/{missing.digest}") == [f"/v2/speed/mirror/manifests/{missing.digest}"]
     assert _tagged(target_registry, missing.name) == missing.digest
+
+
+@pytest.fixture(scope="module")
+def proxied_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FaultProxyServer, list[str]]]:
+    """A release built through a proxy (so every pullspec names it): its pullspec, the proxy, its components' digests."""
+    registry = localregistry.start(tmp_path_factory.mktemp("speed-release"))
+    proxy = start_proxy(registry.host)
+    with _session() as registries:
+        pullspec = build_sample_release(registries, proxy.host, "remirror", tmp_path_factory.mktemp("speed-stream"))
+    digests_ = [tag.pullspec.rsplit("@", 1)[1] for tag in read_release(pullspec).payload.image_references.tags]
+    yield pullspec, proxy, digests_
+    proxy.shutdown()
+    proxy.server_close()
+    registry.remove()
+
+
+@pytest.mark.parametrize("into", ["registry", "directory"])
+def test_a_release_mirrored_again_reads_no_component_manifest_and_puts_nothing(proxied_release, target, tmp_path, into) -> None:
+    release, source_proxy, components = proxied_release
+    _, proxy, recorder = target
+    where = ("--to", f"{proxy.host}/speed/okd") if into == "registry" else ("--to-dir", str(tmp_path / "mirror"))
+    first = run_cli("mirror", "--insecure", "--from", release, *where, "-o", "json")
+    assert first.returncode == 0, first.stderr
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    recorder.clear()
+    try:
+        again = run_cli("mirror", "--insecure", "--from", release, *where, "-o", "json")
+    finally:
+        source_proxy.hooks.remove(read)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["imagesPresent"] == summary["images"] == len(components) + 1 and summary["blobsCopied"] == 0
+    # of the source, only the release is read: its manifest once, then its config and payload
+    assert read.matching("GET", "/manifests/") == [f"/v2/remirror/release/manifests/{release.rsplit('@', 1)[1]}"]
+    assert read.matching("PUT", "/") == []
+    if into == "registry":  # one HEAD per tag: each component's and the release's
+        asked = [request for request in recorder.requests if request[1] != "/v2/"]
+        assert len(asked) == len(components) + 1 and {method for method, _ in asked} == {"HEAD"}
+        assert all("/manifests/" in path and "sha256:" not in path for _, path in asked)
+    told = run_cli("mirror", "--insecure", "--from", release, *where)
+    assert told.returncode == 0, told.stderr
+    assert f"info: mirrored {len(components) + 1} images ({len(components) + 1} already complete) in " in told.stderr
+
+
+@pytest.mark.parametrize("kind", ["disk", "oci"])
+def test_a_directory_tells_the_digest_a_tag_names_only_when_that_manifest_is_there(source, tmp_path, kind) -> None:
+    _, components = source
+    first, second = components[0], components[1]
+    store: DiskStore | OciLayout = DiskStore(tmp_path) if kind == "disk" else OciLayout(tmp_path)
+    store.put_manifest("speed/mirror", "v1", first.manifest.raw)
+    assert store.tag_digest("speed/mirror", "v1") == first.digest
+    assert store.tag_digest("speed/mirror", "v2") is None
+    store.put_manifest("speed/mirror", "v1", second.manifest.raw)  # moved: read again, not from what was read
+    assert store.tag_digest("speed/mirror", "v1") == second.digest
+    manifest = tmp_path / ("v2/speed/mirror/manifests" if kind == "disk" else "blobs/sha256") / (
+        second.digest if kind == "disk" else second.digest.split(":", 1)[1])
+    manifest.unlink()
+    assert store.tag_digest("speed/mirror", "v1") is None  # a tag naming a manifest that is not there
+
+
+def test_a_tag_written_as_a_copy_of_its_manifest_names_the_digest_of_that_copy(source, tmp_path) -> None:
+    _, components = source
+    store = DiskStore(tmp_path)
+    store.put_manifest("speed/mirror", components[0].digest, components[0].manifest.raw)
+    (tmp_path / "v2/speed/mirror/manifests/v1").write_bytes(components[0].manifest.raw.data)  # older okd-release
+    assert store.tag_digest("speed/mirror", "v1") == components[0].digest
 
 
 # -- manifests as soon as their blobs are in -----------------------------------------------------------
@@ -195,6 +378,39 @@ def test_an_image_is_pushed_while_another_images_blob_is_still_streaming(source,
         source_proxy.server_close()
     assert outcome == ["done"]
     assert _tagged(target_registry, slow.name) == slow.digest
+
+
+# -- a bounded window of images --------------------------------------------------------------------------
+def test_no_more_images_than_the_window_are_read_while_their_blobs_are_held(source, target) -> None:
+    registry, components = source
+    _, proxy, _ = target
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    held = PauseAfter(0, lambda handler: handler.command == "GET" and "/blobs/" in handler.path)
+    source_proxy.hooks[:] = [read, held]  # every request noted; every blob download held until released
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            with _session() as registries:
+                outcome.append(Transfer(4, window=2).run(_copies(registries, source_proxy.host, proxy.host, components)))
+        except BaseException as error:  # noqa: BLE001 - reported by the test thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        assert held.paused.wait(30)
+        time.sleep(0.5)  # time enough for a third image to be read, were it started
+        assert len(read.matching("GET", "/manifests/")) == 2
+    finally:
+        held.release()
+        worker.join(60)
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    summary = outcome[0]
+    assert isinstance(summary, TransferSummary) and summary.images_failed == []
+    assert sorted(read.matching("GET", "/manifests/")) == sorted(f"/v2/speed/content/manifests/{c.digest}" for c in components)
 
 
 # -- the blob path -------------------------------------------------------------------------------------

@@ -46,6 +46,12 @@ class RegistryStore:
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self.client.head_manifest(repository, digest) is not None
 
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        found = self.client.head_manifest(repository, tag)
+        if found is None or not found.digest:  # missing, or the registry did not say which digest
+            return None
+        return found.digest
+
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
         self.client.put_manifest(repository, reference, raw.data, raw.media_type)
 

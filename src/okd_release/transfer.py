@@ -1,11 +1,14 @@
-"""The transfer engine: copies images between stores concurrently, each distinct blob once.
+"""The transfer engine: copies images between stores concurrently, each distinct blob once, a bounded
+window of images at a time.
 
-An image whose manifest the target already has (by digest) needs no blob checks at all: a registry
-takes a manifest only when every blob it names is there, and so do we. Of the other images' blobs, those
-the target has are skipped after a HEAD, those in another repository of the same registry are mounted,
-the rest are streamed GET→PUT with their digest verified. A manifest is pushed only after every blob it
-names is present in the target, by the worker that finished its last blob; an index only after all of its
-manifests; an image marked `after_all` (a release) only after every other image is complete.
+An image named by digest whose every tag at the target already names that digest is complete: it is
+skipped without a request to its source. An image whose manifest the target already has (by digest) needs
+no blob checks at all: a registry takes a manifest only when every blob it names is there, and so do we.
+Of the other images' blobs, those the target has are skipped after a HEAD, those in another repository of
+the same registry are mounted, the rest are streamed GET→PUT with their digest verified. A manifest is
+pushed only after every blob it names is present in the target, by the worker that finished its last blob;
+an index only after all of its manifests; an image marked `after_all` (a release) only after every other
+image is complete.
 
 A transfer stops early, and leaves the target resumable, on Ctrl-C or when the target cannot be written
 at all (full, over quota, read-only): queued work is cancelled and in-flight streams stop at their next chunk.
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -86,10 +91,13 @@ class ImageCopy:
 class TransferSummary:
     """What a transfer did: images, failures, blobs copied / already present / mounted, bytes, retries, time.
 
+    `images_present` counts the images found complete at the target (every tag already naming the source's
+    digest) and skipped unread: their blobs are in none of the blob counts, which cover the images read.
     For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy.
     """
 
     images: int = 0
+    images_present: int = 0
     images_failed: list[str] = field(default_factory=list)
     blobs_copied: int = 0
     blobs_skipped: int = 0
@@ -105,13 +113,15 @@ class TransferSummary:
     digests: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return (f"<TransferSummary {self.images} images, {len(self.images_failed)} failed; blobs: {self.blobs_copied} "
+        return (f"<TransferSummary {self.images} images, {self.images_present} present, "
+                f"{len(self.images_failed)} failed; blobs: {self.blobs_copied} "
                 f"copied, {self.blobs_skipped} present, {self.blobs_mounted} mounted; {self.bytes_copied} bytes copied>")
 
     def as_dict(self) -> dict[str, object]:
         """The summary as `-o json` prints it (camelCase keys)."""
         return {
-            "images": self.images, "imagesFailed": self.images_failed, "blobsCopied": self.blobs_copied,
+            "images": self.images, "imagesPresent": self.images_present,
+            "imagesFailed": self.images_failed, "blobsCopied": self.blobs_copied,
             "blobsSkipped": self.blobs_skipped, "blobsMounted": self.blobs_mounted, "bytesCopied": self.bytes_copied,
             "bytesTotal": self.bytes_total, "blobsTotal": self.blobs_total, "blobsMissing": self.blobs_missing,
             "bytesMissing": self.bytes_missing,
@@ -122,18 +132,38 @@ class TransferSummary:
 
 @dataclass
 class _Image:
+    """One image while it is in flight: its manifests, and the blob copies its push waits for."""
+
     copy: ImageCopy
     top: Manifest
     children: list[ImageManifest]
     present: bool = False  # the target has this manifest by digest, so it has its blobs and children too
+    waited: list[Future[str]] = field(default_factory=list)
 
     def blobs(self) -> list[Descriptor]:
         images = self.children if isinstance(self.top, ImageIndex) else [self.top]
         return [blob for image in images for blob in image.blobs()]
 
 
+class _Unseen:
+    """The state of a blob no image has named yet."""
+
+
+UNSEEN = _Unseen()
+BlobState = Future[str] | int | None
+"""What the transfer keeps of a blob at the target: a Future while it is copied (and if that failed), None once
+it is verified present (checked, copied or mounted), its size while only images the target already has name it
+(counted as present at the end unless another image needs it checked)."""
+
+
 class Transfer:
-    """One plan across all images; run() copies and returns the summary (raises if anything failed).
+    """Copies images through a bounded window; run() returns the summary (raises if anything failed).
+
+    At most `window` images are in flight at once (manifests read, blobs being copied, manifests being
+    pushed); of the others the transfer keeps only the state of each blob it has met, so memory does not
+    grow with a release's images beyond a few bytes per blob. An image whose source reference is a digest
+    and whose every tag at the target already names that digest (or, without tags, whose manifest the target
+    has) is complete: it is skipped without reading its source, and counted in `summary.images_present`.
 
     `retries` is the counter of the registry session the stores belong to (`Registries.retries`): the
     transfer counts its own redone streams there too, and reports as `summary.retries` what that counter
@@ -146,7 +176,11 @@ class Transfer:
 
     `pushed(target, reference, digest)` is told of each manifest put as oc prints it: every tag, every
     child of a kept manifest list by digest, and an image without tags by digest (from the worker threads,
-    one call at a time; also for an image already at the target, whose tags are put again).
+    one call at a time; also for an image already at the target, whose tags are put again, and for a complete
+    image, of its tags or its digest, though nothing is put).
+
+    The progress listener's `planned` is told the number of images at the start, and again with the blobs
+    and bytes known so far each time an image's manifests add some: the totals grow as the window moves on.
     """
 
     def __init__(
@@ -159,6 +193,7 @@ class Transfer:
         retries: RetryCounter | None = None,
         pushed: Callable[[Endpoint, str, str], None] | None = None,
         platform_filter: Callable[[Platform | None], bool] | None = None,
+        window: int | None = None,
     ) -> None:
         self.max_per_registry = max(1, max_per_registry)
         self.progress = progress or SilentProgress()
@@ -168,21 +203,42 @@ class Transfer:
         self._wanted_text = ", ".join(map(str, self.platforms)) if self.platforms else str(platform_filter)
         self.retry = retry or RetryPolicy()
         self.dry_run = dry_run
+        self.window = window
         self.summary = TransferSummary()
         self.retries = RetryCounter(parent=retries)  # this transfer's own redone streams and manifest pushes
         self._session_retries = retries
         self._pushed = pushed or (lambda *_: None)
         self._lock = threading.Lock()
         self._telling = threading.Lock()  # `pushed` is called by one thread at a time
+        self._planning = threading.Lock()  # and so is `planned`
         self._limits: dict[str, threading.Semaphore] = {}
         self._cancelled = threading.Event()
         self._fatal: TargetUnwritable | None = None
+        self._blobs: dict[BlobKey, BlobState] = {}
+        self._skipping = not dry_run  # whether complete images are skipped (a dry run reports every image's blobs)
+        self._last: list[_Image] = []  # `after_all` images whose blobs are in, for the driving thread to push
 
     def cancel(self) -> None:
         """Stop: queued work is dropped, in-flight streams end at their next chunk (run() then raises)."""
         self._cancelled.set()
 
-    # -- planning ----------------------------------------------------------------------------------
+    # -- one image's manifests -----------------------------------------------------------------------
+    def _complete(self, copy: ImageCopy) -> bool:
+        """Whether the target already has the image as it would be after the copy: every tag names the
+        source's digest (no tag: the manifest is there by digest). Only for a source named by digest, and
+        not when a manifest list is filtered (the target would get one of its entries, not the list)."""
+        if not self._skipping or self._filtering or not copy.source_ref.startswith("sha256:"):
+            return False
+        target = copy.target
+        if not copy.tags:
+            with self._limit(target.store):
+                return target.store.has_manifest(target.repository, copy.source_ref)
+        for tag in copy.tags:
+            with self._limit(target.store):
+                if target.store.tag_digest(target.repository, tag) != copy.source_ref:
+                    return False
+        return True
+
     def _resolve(self, copy: ImageCopy) -> _Image:
         with self._limit(copy.source.store):
             raw = copy.source.store.get_manifest(copy.source.repository, copy.source_ref)
@@ -211,59 +267,78 @@ class Transfer:
             present = copy.target.store.has_manifest(copy.target.repository, top.digest)
         return _Image(copy, top, children, present)
 
-    def plan(self, copies: list[ImageCopy], workers: int | None = None) -> list[_Image]:
-        images: list[_Image] = []
-        with self._pool(workers or self.max_per_registry) as pool:
-            futures = [(copy, pool.submit(self._resolve, copy)) for copy in copies]
-            for copy, future in futures:
-                try:
-                    images.append(future.result())
-                except OkdReleaseError as error:
-                    self._raise_if_stopped()
-                    self._fail(copy.name, str(error))
-        return images
+    def _prepare(self, copy: ImageCopy) -> _Image | None:
+        """The image's manifests, or None when there is nothing to do: it is complete at the target (told and
+        counted), or its manifests could not be read (its failure recorded)."""
+        try:
+            if copy.after_all and not self.dry_run:
+                with self._lock:
+                    failed = len(self.summary.images_failed)
+                if failed:  # it would not be pushed: not even read
+                    self._fail(copy.name, f"not pushed, because {failed} other image{'s' if failed > 1 else ''} failed")
+                    self.progress.image_done(copy.name, False)
+                    return None
+            if self._complete(copy):
+                self._skip(copy)
+                return None
+            return self._resolve(copy)
+        except OkdReleaseError as error:
+            self._raise_if_stopped()
+            self._fail(copy.name, str(error))
+            return None
+
+    def _skip(self, copy: ImageCopy) -> None:
+        with self._lock:
+            self.summary.images_present += 1
+            self.summary.digests[copy.name] = copy.source_ref
+        if self.dry_run:
+            return
+        for reference in copy.tags or (copy.source_ref,):
+            self._tell(copy.target, reference, copy.source_ref)
+        self.progress.image_done(copy.name, True)
+
+    def _meet(self, image: _Image) -> list[BlobKey]:
+        """Note the blobs of an image the window takes in (under the lock); the keys it is the first to need
+        checked (of an image the target lacks, and not verified or claimed yet), which the caller claims."""
+        target, claimed = image.copy.target, []
+        for blob in image.blobs():
+            key = _blob_key(target, blob)
+            state = self._blobs.get(key, UNSEEN)
+            if state is UNSEEN:
+                self.summary.blobs_total += 1
+                self.summary.bytes_total += blob.size
+                if image.present:
+                    self._blobs[key] = blob.size
+            if not image.present and (state is UNSEEN or isinstance(state, int)) and key not in claimed:
+                claimed.append(key)
+        return claimed
 
     # -- execution ---------------------------------------------------------------------------------
     def run(self, copies: list[ImageCopy]) -> TransferSummary:
         started, retries_before = time.monotonic(), self._retry_count()
-        images = self.plan(copies)
-        blob_jobs: dict[BlobKey, tuple[Endpoint, Endpoint, Descriptor]] = {}
-        needed: set[BlobKey] = set()  # blobs of images the target lacks: only these are checked or copied
-        for image in images:
-            for blob in image.blobs():
-                key = _blob_key(image.copy.target, blob)
-                blob_jobs.setdefault(key, (image.copy.source, image.copy.target, blob))
-                if not image.present:
-                    needed.add(key)
         self.summary.images = len(copies)
-        self.summary.bytes_total = sum(job[2].size for job in blob_jobs.values())
-        self.summary.blobs_total = len(blob_jobs)
-        self.progress.planned(len(images), len(blob_jobs), self.summary.bytes_total)
-        if self.dry_run:
-            self._measure_missing([job for key, job in blob_jobs.items() if key in needed])
-            return self.summary
-        for key, (_, _, blob) in blob_jobs.items():
-            if key not in needed:
-                self._count("skipped", blob)
+        self._tell_planned()
         workers = self.max_per_registry * max(1, len({c.target.store.key for c in copies}))
+        window = self.window or max(32, 4 * workers)
         with self._pool(workers) as pool:
-            # images that need no blob first, so that their tags are not queued behind every blob
-            ordered = sorted((image for image in images if not image.copy.after_all), key=lambda i: not i.present)
-            pushes = [self._push_when_ready(pool, image, {}) for image in ordered if image.present]
-            blob_futures = {key: pool.submit(self._copy_blob, *blob_jobs[key]) for key in blob_jobs if key in needed}
-            pushes += [self._push_when_ready(pool, image, blob_futures) for image in ordered if not image.present]
-            for push in pushes:
-                try:
-                    push.result()
-                except TransferCancelled:
-                    self._raise_if_stopped()  # what stopped it (a full disk), rather than that it stopped
-                    raise
-            for image in images:
-                if image.copy.after_all:
-                    self._push_last(image, blob_futures)
+            if self.dry_run:
+                self._through_window(copies, lambda copy: self._start(pool, copy, self._measure), window)
+            else:
+                def copying(copy: ImageCopy) -> Future[None]:
+                    return self._start(pool, copy, lambda image, done: self._copy(pool, image, done))
+
+                self._through_window((c for c in copies if not c.after_all), copying, window)
+                # the release last: its blobs only now, and its manifest only once every other image is complete
+                self._through_window((c for c in copies if c.after_all), copying, window)
+                order = {id(copy): index for index, copy in enumerate(copies)}
+                for image in sorted(self._last, key=lambda i: order[id(i.copy)]):
+                    self._push_last(image)
+        if not self.dry_run:
+            self._count_present_only()
+        self._tell_planned()
         self.summary.retries = self._retry_count() - retries_before
         self.summary.seconds = time.monotonic() - started
-        if self.summary.images_failed:
+        if self.summary.images_failed and not self.dry_run:
             raise IncompleteTransfer(
                 f"{len(self.summary.images_failed)} of {len(copies)} images failed: {self.summary.errors[0]}"
                 + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else ""),
@@ -271,30 +346,102 @@ class Transfer:
             )
         return self.summary
 
-    def _measure_missing(self, jobs: list[tuple[Endpoint, Endpoint, Descriptor]]) -> None:
-        """For a dry run: which blobs the target lacks (HEAD only, nothing is written)."""
+    def measure(self, copies: list[ImageCopy]) -> TransferSummary:
+        """What a run would have to copy, nothing written: like a dry run, but an image complete at the target
+        (see the class) is skipped unread, so `blobs_missing` and `bytes_missing` are exact while the totals
+        cover only the images read. For a check of free space before a run."""
+        self.dry_run, self._skipping = True, True
+        return self.run(copies)
 
-        def missing(job: tuple[Endpoint, Endpoint, Descriptor]) -> int | None:
-            _, target, blob = job
-            with self._limit(target.store):
-                return None if target.store.blob_size(target.repository, blob.digest) is not None else blob.size
+    def _through_window(self, copies: Iterable[ImageCopy], start: Callable[[ImageCopy], Future[None]], window: int) -> None:
+        """Start each image in turn with at most `window` in flight: the driving thread waits for one to be
+        done before it starts the next, and ends the transfer with whatever stopped an image."""
+        finished: queue.SimpleQueue[Future[None]] = queue.SimpleQueue()  # images done, as they are done
+        flying = 0
+        for copy in copies:
+            if flying >= window:
+                self._settle(finished.get())
+                flying -= 1
+            self._raise_if_stopped()
+            start(copy).add_done_callback(finished.put)
+            flying += 1
+        for _ in range(flying):
+            self._settle(finished.get())
 
-        with self._pool(self.max_per_registry) as pool:
-            sizes = [size for size in pool.map(missing, jobs) if size is not None]
-        self.summary.blobs_missing, self.summary.bytes_missing = len(sizes), sum(sizes)
+    def _settle(self, finished: Future[None]) -> None:
+        try:
+            finished.result()
+        except TransferCancelled:
+            self._raise_if_stopped()  # what stopped it (a full disk), rather than that it stopped
+            raise
 
-    def _push_when_ready(self, pool: ThreadPoolExecutor, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> Future[None]:
-        """Push `image` as soon as its last blob is in, in the worker thread that finished that blob (at once,
-        on the pool, when it waits for none); the future returned is done when the image is."""
+    def _start(self, pool: ThreadPoolExecutor, copy: ImageCopy, then: Callable[[_Image, Future[None]], None]) -> Future[None]:
+        """Read the image's manifests on the pool, then hand it to `then`, which completes the future returned
+        when the image is done (at once, or from the worker that finishes its last blob)."""
         done: Future[None] = Future()
-        waited = list({key: blob_futures[key] for blob in image.blobs()
-                       if (key := _blob_key(image.copy.target, blob)) in blob_futures}.values())
-        remaining = [len(waited)]
+
+        def begin() -> None:
+            try:
+                image = self._prepare(copy)
+                if image is None:
+                    done.set_result(None)
+                else:
+                    then(image, done)
+            except BaseException as error:  # noqa: BLE001 - handed to the driving thread through the future
+                done.set_exception(error)
+
+        pool.submit(begin)
+        return done
+
+    def _measure(self, image: _Image, done: Future[None]) -> None:
+        """For a dry run: count the image's blobs, and check those the target may lack (HEAD only)."""
+        target = image.copy.target
+        with self._lock:
+            claimed = self._meet(image)
+            for key in claimed:
+                self._blobs[key] = None
+        self._tell_planned()
+        sizes = {_blob_key(target, blob): blob.size for blob in image.blobs()}
+        for key in claimed:
+            with self._limit(target.store):
+                present = target.store.blob_size(target.repository, key[2]) is not None
+            if not present:
+                with self._lock:
+                    self.summary.blobs_missing += 1
+                    self.summary.bytes_missing += sizes[key]
+        done.set_result(None)
+
+    def _copy(self, pool: ThreadPoolExecutor, image: _Image, done: Future[None]) -> None:
+        """Copy the blobs the image needs that no other image has started, and push it as soon as the last of
+        its blobs is in, in the worker thread that finished that blob (at once when it waits for none); an
+        `after_all` image is left for the driving thread to push instead."""
+        target = image.copy.target
+        started: list[tuple[BlobKey, Future[str]]] = []
+        blobs = {_blob_key(target, blob): blob for blob in image.blobs()}
+        with self._lock:
+            claimed = self._meet(image)
+            if not image.present:
+                for key in blobs:
+                    state = self._blobs.get(key)
+                    if key in claimed:
+                        state = pool.submit(self._copy_blob, image.copy.source, target, blobs[key])
+                        self._blobs[key] = state
+                        started.append((key, state))
+                    if isinstance(state, Future) and state not in image.waited:
+                        image.waited.append(state)
+        self._tell_planned()
+        for key, future in started:  # outside the lock: a callback on a finished future runs at once
+            future.add_done_callback(functools.partial(self._blob_finished, key))
+        remaining = [len(image.waited)]
 
         def push() -> None:
             try:
                 self._raise_if_stopped()  # blobs cancelled by a stop: their image is not pushed, the stop is told
-                self._push_image(image, blob_futures)
+                if image.copy.after_all:
+                    with self._lock:
+                        self._last.append(image)
+                else:
+                    self._push_image(image)
             except BaseException as error:  # noqa: BLE001 - handed to the driving thread through the future
                 done.set_exception(error)
             else:
@@ -307,31 +454,46 @@ class Transfer:
             if last:
                 push()
 
-        if not waited:
-            pool.submit(push)
-        for future in waited:
+        if not image.waited:
+            push()
+        for future in image.waited:
             future.add_done_callback(blob_done)
-        return done
 
-    def _push_last(self, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> None:
+    def _blob_finished(self, key: BlobKey, future: Future[str]) -> None:
+        """A blob verified present is kept only as such; a failed one keeps its future, so that every image
+        that needs it fails with its error and it is not tried again."""
+        if not future.cancelled() and future.exception() is None:
+            with self._lock:
+                self._blobs[key] = None
+
+    def _count_present_only(self) -> None:
+        """Blobs that only images the target already has named: present, though never checked."""
+        with self._lock:
+            present = [(key, size) for key, size in self._blobs.items() if isinstance(size, int)]
+        for key, size in present:
+            self._count("skipped", key[2], size)
+
+    def _tell_planned(self) -> None:
+        with self._planning:
+            self.progress.planned(self.summary.images, self.summary.blobs_total, self.summary.bytes_total)
+
+    def _push_last(self, image: _Image) -> None:
         """An `after_all` image: pushed only when no image has failed (checked after all others were pushed)."""
         with self._lock:
             failed = len(self.summary.images_failed)
         if not failed:
-            self._push_image(image, blob_futures)
+            self._push_image(image)
             return
         self._fail(image.copy.name, f"not pushed, because {failed} other image{'s' if failed > 1 else ''} failed")
         self.progress.image_done(image.copy.name, False)
 
-    def _push_image(self, image: _Image, blob_futures: dict[BlobKey, Future[str]]) -> None:
+    def _push_image(self, image: _Image) -> None:
         """Put an image's manifests (its blobs are in); one already at the target by digest gets only its tags."""
         copy = image.copy
         target = copy.target
         try:
-            for blob in image.blobs():
-                future = blob_futures.get(_blob_key(target, blob))
-                if future is not None:
-                    future.result()
+            for future in image.waited:
+                future.result()
             for child in image.children:
                 if not image.present:
                     self._put_manifest(target, child.digest, child)
@@ -367,10 +529,10 @@ class Transfer:
         with self._limit(target.store):
             present = target.store.blob_size(target.repository, blob.digest)
         if present is not None:
-            self._count("skipped", blob)
+            self._count("skipped", blob.digest, blob.size)
             return "skipped"
         if self._try_mount(source, target, blob):
-            self._count("mounted", blob)
+            self._count("mounted", blob.digest, blob.size)
             return "mounted"
 
         def stream() -> None:
@@ -386,7 +548,7 @@ class Transfer:
                 raise
 
         self._retrying(f"copy blob {blob.digest} from {source} to {target}", stream, f"blob {blob.digest} to {target}")
-        self._count("copied", blob)
+        self._count("copied", blob.digest, blob.size)
         return "copied"
 
     def _try_mount(self, source: Endpoint, target: Endpoint, blob: Descriptor) -> bool:
@@ -486,16 +648,16 @@ class Transfer:
     def _retry_count(self) -> int:
         return (self._session_retries or self.retries).count
 
-    def _count(self, outcome: str, blob: Descriptor) -> None:
+    def _count(self, outcome: str, digest: str, size: int) -> None:
         with self._lock:
             if outcome == "copied":
                 self.summary.blobs_copied += 1
-                self.summary.bytes_copied += blob.size
+                self.summary.bytes_copied += size
             elif outcome == "mounted":
                 self.summary.blobs_mounted += 1
             else:
                 self.summary.blobs_skipped += 1
-        self.progress.blob_done(blob.digest, blob.size, outcome)
+        self.progress.blob_done(digest, size, outcome)
 
     def _fail(self, name: str, message: str) -> None:
         with self._lock:

@@ -8,8 +8,8 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
+from okd_release.cli.progress import make_progress
 from okd_release.cli.table import human_size
-from okd_release.cli.terminal import make_progress
 from okd_release.errors import ConfigError
 from okd_release.release.mirror.instructions import KINDS, cluster_resource, install_config, instructions_text
 from okd_release.release.mirror.plan import MirrorOptions, MirrorResult, plan_mirror, run_mirror
@@ -209,6 +209,7 @@ def _print_plan(result: MirrorResult) -> None:
 def _print_summary(result: MirrorResult) -> None:
     s = result.summary
     rate = s.bytes_copied / s.seconds if s.seconds else 0
-    click.echo(f"info: mirrored {s.images} images in {s.seconds:.1f}s: blobs {s.blobs_copied} copied, "
+    present = f" ({s.images_present} already complete)" if s.images_present else ""
+    click.echo(f"info: mirrored {s.images} images{present} in {s.seconds:.1f}s: blobs {s.blobs_copied} copied, "
                f"{s.blobs_skipped} already present, {s.blobs_mounted} mounted; {human_size(s.bytes_copied)} copied "
                f"({human_size(int(rate))}/s), {s.retries} retries", err=True)

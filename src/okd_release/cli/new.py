@@ -9,7 +9,7 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import handle_errors, make_registries, registry_options
-from okd_release.cli.terminal import make_progress
+from okd_release.cli.progress import make_progress
 from okd_release.errors import ConfigError
 from okd_release.release.new.plan import NewOptions, plan_release
 from okd_release.release.new.publish import check_reproduced, push_release, release_digest, write_to_dir, write_to_file

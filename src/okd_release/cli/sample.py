@@ -8,7 +8,7 @@ import click
 
 from okd_release import reference as references
 from okd_release.cli.common import handle_errors, make_registries, registry_options
-from okd_release.cli.terminal import make_progress
+from okd_release.cli.progress import make_progress
 from okd_release.stores import open_store
 from okd_release.testing.sample import push_sample, write_image_stream
 

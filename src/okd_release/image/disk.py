@@ -215,6 +215,16 @@ class DiskStore(LocalRetry):
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self._manifest(repository, digests.validate(digest)).is_file()
 
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        path = self._manifest(repository, tag)
+        digest = self._tagged_digest(repository, tag, path)
+        if digest is None:  # a tag written as a copy of the manifest (older okd-release), or none at all
+            try:
+                digest = digests.of(path.read_bytes())
+            except (FileNotFoundError, IsADirectoryError):
+                return None
+        return digest if self._manifest(repository, digest).is_file() else None
+
     def tags(self, repository: str) -> list[str]:
         """The tags of `repository`, sorted: oc's symlinks, and the manifest copies older okd-release wrote."""
         directory = self._repository(repository) / "manifests"

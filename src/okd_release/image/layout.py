@@ -34,6 +34,7 @@ class OciLayout(LocalRetry):
         self.mounts_across_repositories = False  # one layout holds one repository
         self._lock = threading.Lock()
         self._swept = False
+        self._tags_read: tuple[tuple[int, int, int], dict[str, str]] | None = None
 
     def _blob(self, digest: str) -> Path:
         path = self.root / "blobs" / "sha256" / digests.validate(digest).split(":", 1)[1]
@@ -69,6 +70,19 @@ class OciLayout(LocalRetry):
             for entry in self._index()["manifests"]
             if isinstance(entry, dict) and REF_NAME in (entry.get("annotations") or {})
         }
+
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        try:
+            status = (self.root / "index.json").stat()
+        except FileNotFoundError:
+            return None
+        # index.json is read once while it stays the same file: a transfer asks this for every image
+        version = (status.st_ino, status.st_size, status.st_mtime_ns)
+        with self._lock:
+            if self._tags_read is None or self._tags_read[0] != version:
+                self._tags_read = (version, self.tags())
+            digest = self._tags_read[1].get(tag)
+        return digest if digest is not None and self.has_manifest(repository, digest) else None
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest:
         digest = reference if reference.startswith("sha256:") else self.tags().get(reference)

@@ -56,6 +56,9 @@ class ReadThroughStore:
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self.home.has_manifest(repository, digest)
 
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        return self.home.tag_digest(repository, tag)
+
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
         self.home.put_manifest(repository, reference, raw)
 

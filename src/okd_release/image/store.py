@@ -47,6 +47,15 @@ class ImageStore(Protocol):
         """Whether the manifest with `digest` is present."""
         ...
 
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        """The digest of the manifest `tag` names, when that manifest is present; None when the tag is missing,
+        names a manifest that is not there, or the store cannot say which digest it names.
+
+        One cheap read (a HEAD for a registry, a symlink or an index for a directory): a transfer asks it for
+        every tag of an image before anything else, and skips the image when all of them already name it.
+        """
+        ...
+
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
         """Store a manifest by digest and, when `reference` is a tag, under that tag."""
         ...

@@ -26,7 +26,7 @@ from okd_release.documents import decode_json
 from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.image import manifest as manifests
 from okd_release.image.disk import DiskStore
-from okd_release.image.manifest import ImageIndex
+from okd_release.image.manifest import ImageIndex, Manifest
 from okd_release.image.store import ImageStore
 from okd_release.listener import ProgressListener
 from okd_release.reference import Reference
@@ -199,11 +199,8 @@ def current_platform_pattern() -> PlatformPattern:
     return PlatformPattern(re.escape(f"{system}/{_HOST_ARCHITECTURES.get(machine, machine)}"))
 
 
-def _release_platform(registries: Registries, text: str, root: Path | None, pattern: PlatformPattern) -> Platform | None:
+def _release_platform(top: Manifest, pattern: PlatformPattern) -> Platform | None:
     """For a multi-arch release, the first platform `pattern` matches (None: open_release's default)."""
-    reference = references.parse(text)
-    store = open_store(reference, registries, root)
-    top = manifests.parse(store.get_manifest(reference.repository, reference.identifier), f"manifest of {reference}")
     if not isinstance(top, ImageIndex):
         return None
     return next((entry.platform for entry in top.manifests if pattern(entry.platform)), None)
@@ -211,12 +208,15 @@ def _release_platform(registries: Registries, text: str, root: Path | None, patt
 
 def _open(registries: Registries, text: str, root: Path | None, options: MirrorOptions) -> ReleaseImage:
     pattern = PlatformPattern(options.filter_by_os) if options.filter_by_os is not None else current_platform_pattern()
-    chosen = _release_platform(registries, text, root, pattern)
-    if chosen is None and options.filter_by_os is not None:
-        top = _release_platform(registries, text, root, PlatformPattern(".*"))
-        if top is not None:  # a manifest list, none of whose platforms matches
-            raise ConfigError(f"{text} has no image matching {pattern}")
-    return open_release(registries, text, chosen, root)
+    reference = references.parse(text)
+    store = open_store(reference, registries, root)
+    raw = store.get_manifest(reference.repository, reference.identifier)  # read once: open_release is given it
+    top = manifests.parse(raw, f"manifest of {reference}")
+    chosen = _release_platform(top, pattern)
+    # a manifest list, none of whose platforms matches
+    if chosen is None and options.filter_by_os is not None and _release_platform(top, PlatformPattern(".*")) is not None:
+        raise ConfigError(f"{text} has no image matching {pattern}")
+    return open_release(registries, text, chosen, root, manifest=raw)
 
 
 def release_tags(directory: Path, repository: str = DISK_REPOSITORY) -> list[str]:
@@ -311,12 +311,18 @@ def _target(registries: Registries, options: MirrorOptions) -> tuple[ImageStore,
     return open_store(target, registries), target
 
 
-def _component_source(registries: Registries, release: ReleaseImage, pullspec: str, options: MirrorOptions) -> Endpoint:
+def _component_source(registries: Registries, release: ReleaseImage, pullspec: str, options: MirrorOptions,
+                      known: dict[str, Endpoint]) -> Endpoint:
+    """Where a component is read from; one Endpoint (and store) per repository, kept in `known`: a release's
+    components mostly share one repository, and a plan of thousands of images need not hold a store each."""
     if options.from_dir:
         assert release.store is not None and release.reference is not None
         return Endpoint(release.store, release.reference.repository)
     reference = references.parse(pullspec)
-    return Endpoint(open_store(reference, registries), reference.repository)
+    endpoint = known.get(reference.name)
+    if endpoint is None:
+        endpoint = known[reference.name] = Endpoint(open_store(reference, registries), reference.repository)
+    return endpoint
 
 
 def _check(options: MirrorOptions) -> None:
@@ -392,11 +398,12 @@ def _plan_one(registries: Registries, options: MirrorOptions, into: tuple[ImageS
         prefixes.append(options.to_release_image)
     elif not options.skip_release_image:
         copies.append(ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True))
+    known: dict[str, Endpoint] = {}
     for image in release.payload.image_references.tags:
         digest = references.parse(image.pullspec).digest
         if not digest:
             raise ConfigError(f"image {image.name} is not referenced by digest ({image.pullspec}); a release must be")
-        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options), digest,
+        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options, known), digest,
                                 destination, (f"{tag}-{image.name}",)))
     sources = {references.parse(t.pullspec).name for t in release.payload.image_references.tags}
     if original and not original.startswith(references.FILE_SCHEME):

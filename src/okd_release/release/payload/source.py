@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from okd_release import reference as references
-from okd_release.content import Platform
+from okd_release.content import Platform, RawManifest
 from okd_release.errors import ConfigError, ManifestError, NotFound, PayloadError
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
@@ -79,7 +79,7 @@ def choose_manifest(index: ImageIndex, platform: Platform | None, where: str) ->
 
 
 def open_release(registries: Registries, text: str, platform: Platform | None = None, root: Path | None = None,
-                 with_manifests: bool = True) -> ReleaseImage:
+                 with_manifests: bool = True, manifest: RawManifest | None = None) -> ReleaseImage:
     """Read a release image: its manifest (or list), config and the payload layer's files.
 
     Without `with_manifests`, only image-references and release-metadata are read (for callers that stream
@@ -91,6 +91,7 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
             file written by `new --to-file` (`.tar`, `.tar.gz`, `.tgz`).
         platform: for a multi-arch release, the platform to read (default linux/amd64, else the first).
         root: the directory `file://` references are read from (an on-disk mirror).
+        manifest: the manifest (or list) `text` names, when the caller has read it already (not read again).
 
     Raises:
         InvalidReference: `text` is not an image reference.
@@ -102,7 +103,7 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
         return open_payload_file(Path(text))
     reference = references.parse(text)
     store = open_store(reference, registries, root)
-    raw = store.get_manifest(reference.repository, reference.identifier)
+    raw = manifest or store.get_manifest(reference.repository, reference.identifier)
     top = manifests.parse(raw, f"manifest of {reference}")
     index = None
     if isinstance(top, ImageIndex):
