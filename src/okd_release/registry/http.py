@@ -229,7 +229,7 @@ class Connection:
         return _Socket(raw, client.read_timeout)
 
     def _connect_tunnel(self, sock: _Socket, proxy: URL) -> None:
-        authority = self.origin.authority if self.origin.port is not None else f"{self.origin.authority}:443"
+        authority = self.origin.host_port
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}",
                  *(f"{k}: {v}" for k, v in _proxy_authorization(proxy).items())]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
@@ -339,14 +339,14 @@ class Response:
     A body read to its end leaves the connection for the next request; one closed early closes the connection.
     """
 
-    def __init__(self, answer: http.client.HTTPResponse, url: URL, connection: Connection) -> None:
+    def __init__(self, method: str, answer: http.client.HTTPResponse, url: URL, connection: Connection) -> None:
         self.status_code = answer.status
         self.headers: http.client.HTTPMessage = answer.headers
         self.url = url
         self._answer = answer
         self._connection: Connection | None = connection
-        if answer.length == 0 and not answer.chunked:  # HEAD, 204, 304, or an empty body
-            self._finish()
+        if method == "HEAD" or answer.status in (204, 304) or (answer.length == 0 and not answer.chunked):
+            self._finish()  # no body follows
 
     def iter_bytes(self) -> Iterator[bytes]:
         answer = self._answer
@@ -430,7 +430,11 @@ class Client:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             else:
-                context = ssl.create_default_context(cafile=self._ca_file)
+                try:
+                    context = ssl.create_default_context(cafile=self._ca_file)
+                except OSError as error:  # ssl.SSLError included: a file that holds no certificate
+                    raise ConfigError(f"cannot use {self._ca_file or 'the system'} CA certificates: "
+                                      f"{error.strerror or error}") from None
             self._context = context
         return self._context
 
@@ -479,7 +483,7 @@ class Client:
         except BaseException:
             connection.busy = False
             raise
-        return Response(answer, url, connection)
+        return Response(method, answer, url, connection)
 
     def _connection(self, url: URL) -> Connection:
         proxy = self.proxies.proxy_for(url)

@@ -37,6 +37,11 @@ class URL:
         return host if self.port is None or self.port == _DEFAULT_PORTS.get(self.scheme) else f"{host}:{self.port}"
 
     @property
+    def host_port(self) -> str:
+        """host:port, the port always given (a CONNECT request's target)."""
+        return f"[{self.host}]:{self.effective_port}" if ":" in self.host else f"{self.host}:{self.effective_port}"
+
+    @property
     def origin(self) -> tuple[str, str, int]:
         return self.scheme, self.host, self.effective_port
 
