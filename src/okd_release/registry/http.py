@@ -14,6 +14,7 @@ import base64
 import contextlib
 import http.client
 import io
+import re
 import select
 import socket
 import ssl
@@ -34,7 +35,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _REPLAYABLE = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})  # idempotent: sent again on a fresh connection
 _SMALL_BODY = 64 * 1024  # sent in one write with the headers
 _HEADER_BUFFER = 64 * 1024
-_BAD_HEADER = frozenset("\r\n\0")
+_BAD_HEADER = re.compile(r"[\r\n\0]")
 
 
 class TransportError(Exception):
@@ -310,7 +311,7 @@ def _send_request(sock: _Socket, method: str, target: str, headers: dict[str, st
         headers["Transfer-Encoding"] = "chunked"
     lines = [f"{method} {target} HTTP/1.1"]
     for name, value in headers.items():
-        if any(c in _BAD_HEADER for c in name + value):
+        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
             raise ValueError(f"header {name} holds a line break")
         lines.append(f"{name}: {value}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
