@@ -35,6 +35,7 @@ Body = bytes | Iterable[bytes] | None
 UNAVAILABLE_SECONDS = 15.0
 MAX_ERROR_BODY = 64 * 1024
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\%#]")  # controls, space, and what a URL parser would rewrite
 
 
 def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True,
@@ -254,7 +255,6 @@ def _check_path(path: str) -> None:
     if path.startswith(("http://", "https://")):
         return  # a URL the registry gave us (Location, Link): sent as given, with no credentials off its origin
     route = path.split("?", 1)[0]
-    if (not route.startswith("/v2/") or not route.isascii() or any(c in route for c in "\\%#")
-            or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in route)
+    if (not route.startswith("/v2/") or not route.isascii() or _UNSAFE_IN_PATH.search(route)
             or any(segment in (".", "..") for segment in route.split("/"))):
         raise UnsafeName(f"refusing to request {names.shown(route)}: not a plain registry API path")
