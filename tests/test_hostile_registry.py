@@ -62,7 +62,7 @@ def test_tag_with_dot_dot_cannot_overwrite_another_repository(registry, plain_re
     old = _push(client, "victim/app", "old", "last year's image, with a known hole")
     prod = _push(client, "victim/app", "prod", "the real production image")
     rollback = client.get_manifest("victim/app", old)
-    # Pushing to okd/app with this "tag" would, once httpx resolved the dots, move victim/app:prod back to `old`.
+    # Pushing to okd/app with this "tag" would, once a URL parser resolved the dots, move victim/app:prod back to `old`.
     with pytest.raises(InvalidReference, match=r"invalid tag or digest 'x/\.\./\.\./\.\./\.\./victim/app/manifests/prod'"):
         client.put_manifest("okd/app", "x/../../../../victim/app/manifests/prod", rollback.data, rollback.media_type)
     assert client.get_manifest("victim/app", "prod").digest == prod != old

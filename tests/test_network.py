@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +29,7 @@ from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.credentials import Credentials, CredentialStore
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.proxy import ProxySettings
+from okd_release.registry.url import parse_url
 from okd_release.testing import localregistry
 from tests.conftest import PASSWORD, USERNAME, run_cli, write_auth_file
 from tests.faultproxy import FaultPlan
@@ -298,7 +298,7 @@ def test_a_proxy_nobody_runs_fails_at_once_naming_it_without_its_password(named_
     ({"HTTPS_PROXY": "http://p:1"}, "https://LOCALHOST./", None),
 ])
 def test_proxy_rules_are_go_httpproxy_rules(environment: dict[str, str], url: str, expected: str | None) -> None:
-    chosen = ProxySettings.from_environment(environment).proxy_for(httpx.URL(url))
+    chosen = ProxySettings.from_environment(environment).proxy_for(parse_url(url))
     assert (str(chosen) if chosen else None) == expected
 
 

@@ -15,16 +15,9 @@ the modules they live in (`okd_release.release.mirror.plan`, ...) may move, thes
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 __version__ = "0.1.0"
-
-# httpx's own __init__ imports its command-line client (rich, pygments, click's extras: about 0.1 s of every
-# start-up) whenever rich is installed, as it is for our progress bars. That import is optional to httpx: a None
-# entry makes it fail the way httpx expects, and httpx defines a stub `httpx.main` instead. We never run it.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # public name -> module that defines it (the same name there, except where noted in _RENAMED).
 _EXPORTS: dict[str, str] = {

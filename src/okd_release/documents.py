@@ -7,6 +7,7 @@ caller's error class, and raises that class with one line: `<what> is invalid at
 
 from __future__ import annotations
 
+import threading
 from typing import Any, TypeVar
 
 import msgspec
@@ -15,9 +16,25 @@ from okd_release.errors import OkdReleaseError
 
 T = TypeVar("T")
 
+# msgspec builds a Struct type's decoding information on its first use; two threads doing that at once for one
+# type can crash the interpreter (msgspec 0.22: a segfault in json_decode_struct_map_inner, seen when a
+# command's workers decode their first manifests together). Each type's first use is made under a lock.
+_BUILT: set[Any] = set()
+_BUILDING = threading.Lock()
+
+
+def _built(kind: Any) -> None:
+    if kind in _BUILT:
+        return
+    with _BUILDING:
+        if kind not in _BUILT:
+            msgspec.json.Decoder(kind)  # builds the information of `kind` and of every type within it
+            _BUILT.add(kind)
+
 
 def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """`data` decoded straight into `kind`: the field path of a problem is exact, even for a number out of range."""
+    _built(kind)
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as problem:
@@ -32,6 +49,7 @@ def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdRele
 
 def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """An already decoded value (from YAML, or a part of a larger document) validated into `kind`."""
+    _built(kind)
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as problem:

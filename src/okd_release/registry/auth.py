@@ -10,12 +10,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from okd_release.errors import AuthenticationError, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials, RegistryCredentials
-from okd_release.registry.limits import deadline, read_capped
+from okd_release.registry.deadlines import deadline
+from okd_release.registry.http import Client, TransportError
+from okd_release.registry.limits import read_capped
 from okd_release.registry.retry import RETRY_STATUSES, parse_retry_after
+from okd_release.registry.url import URL, InvalidURL, parse_url
+from okd_release.registry.url import same_origin as same_origin
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 _TOKEN = re.compile(r"[\x21-\x7e]{1,16384}")  # sent back in a header: printable ASCII, no spaces
@@ -38,15 +40,6 @@ def parse_challenge(header: str, over_tls: bool = False) -> Challenge | None:
     return Challenge(scheme.lower(), params, over_tls)
 
 
-def same_origin(url: str, base: str) -> bool:
-    """Whether `url` has the scheme, host and port of `base`."""
-    try:
-        one, other = httpx.URL(url), httpx.URL(base)
-    except httpx.InvalidURL:
-        return False
-    return (one.scheme, one.host, one.port) == (other.scheme, other.host, other.port)
-
-
 def basic_header(credentials: Credentials) -> str:
     raw = f"{credentials.username}:{credentials.password}".encode()
     return "Basic " + base64.b64encode(raw).decode()
@@ -55,7 +48,7 @@ def basic_header(credentials: Credentials) -> str:
 class Authenticator:
     """Holds what one registry asked for and produces the Authorization header for a scope."""
 
-    def __init__(self, registry: str, credentials: Credentials | RegistryCredentials | None, client: httpx.Client, *,
+    def __init__(self, registry: str, credentials: Credentials | RegistryCredentials | None, client: Client, *,
                  insecure: bool = False, deadline: float | None = None) -> None:
         self.registry = registry
         self.credentials = credentials  # the same for every repository, or looked up per repository
@@ -129,9 +122,9 @@ class Authenticator:
             query["scope"] = scope
         headers = {"Authorization": basic_header(credentials)} if credentials else {}
         try:
-            with deadline(self.deadline), self._client.stream("GET", realm, params=query, headers=headers) as response:
+            with deadline(self.deadline), self._client.send("GET", realm, params=query, headers=headers) as response:
                 body = read_capped(response, MAX_TOKEN_RESPONSE, f"token response for {self.registry}")
-        except httpx.TransportError as error:
+        except TransportError as error:
             raise TransientRegistryError(f"token service for {self.registry} unreachable: {type(error).__name__}") from None
         if response.status_code in (401, 403):
             if response.status_code == 401 and credentials is not None:
@@ -158,7 +151,7 @@ class Authenticator:
             lifetime = 60.0
         return token, min(lifetime, MAX_TOKEN_LIFETIME)
 
-    def _realm(self, challenge: Challenge) -> httpx.URL:
+    def _realm(self, challenge: Challenge) -> URL:
         """Where to ask for a token, with our credentials.
 
         The rule: credentials go to a token service only when the registry named it in an answer that came
@@ -167,10 +160,10 @@ class Authenticator:
         a registry at all): the user accepted cleartext and unverified peers for that run.
         """
         try:
-            realm = httpx.URL(challenge.params.get("realm", ""))
-        except httpx.InvalidURL:
-            realm = httpx.URL("")
-        if realm.scheme not in ("https", "http") or not realm.host:
+            realm: URL | None = parse_url(challenge.params.get("realm", ""))
+        except InvalidURL:
+            realm = None
+        if realm is None or realm.scheme not in ("https", "http") or not realm.host:
             raise AuthenticationError(f"registry {self.registry} sent a bearer challenge without a usable realm")
         if self.insecure:
             return realm

@@ -10,17 +10,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import httpx
-
 from okd_release import digest as digests
 from okd_release import mediatypes, names
 from okd_release.content import CHUNK, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials, RegistryCredentials
-from okd_release.registry.limits import deadline, guarded, read_capped
+from okd_release.registry.deadlines import deadline
+from okd_release.registry.http import Response
+from okd_release.registry.limits import guarded, read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.retry import RetryCounter, with_retries
 from okd_release.registry.transport import Transport
+from okd_release.registry.url import InvalidURL, parse_url
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_TAG_LIST_BYTES = 16 * 1024 * 1024
@@ -61,7 +62,7 @@ class RegistryClient:
     """The distribution API of one registry host.
 
     Every repository, tag and digest is checked against the distribution grammar before it goes into a URL:
-    httpx would otherwise resolve a `..` in a tag and send the request to another repository.
+    a URL parser would otherwise resolve a `..` in a tag and send the request to another repository.
     """
 
     def __init__(self, registry: str, options: RegistryOptions, credentials: Credentials | RegistryCredentials | None = None,
@@ -147,7 +148,7 @@ class RegistryClient:
         finally:
             response.close()
 
-    def _blob_body(self, path: str, repository: str, what: str, verifier: digests.Verifier, response: httpx.Response,
+    def _blob_body(self, path: str, repository: str, what: str, verifier: digests.Verifier, response: Response,
                    skip: int = 0) -> Iterator[bytes]:
         """The blob's bytes from `response`, after its first `skip`; cut off mid-body, BlobCut says how to go on."""
         try:
@@ -250,29 +251,29 @@ class RegistryClient:
         names.check_digest(digest)
         return f"/v2/{repository}/blobs/{digest}"
 
-    def _size(self, response: httpx.Response, default: str) -> int:
+    def _size(self, response: Response, default: str) -> int:
         text = response.headers.get("Content-Length", default)
         try:
             return int(text)
         except ValueError:
             raise RegistryError(f"registry {self.registry} sent an invalid Content-Length {names.shown(text)}") from None
 
-    def _location(self, response: httpx.Response) -> str:
+    def _location(self, response: Response) -> str:
         location = response.headers.get("Location")
         if not location:
             raise RegistryError(f"registry {self.registry} started an upload without a Location")
         return self._resolve(response, location, "upload Location")
 
-    def _resolve(self, response: httpx.Response, url: str, what: str) -> str:
+    def _resolve(self, response: Response, url: str, what: str) -> str:
         """A URL the registry gave us, made absolute; one that does not parse is the registry's error."""
         try:
             resolved = urljoin(str(response.url), url)
-            httpx.URL(resolved)
-        except (ValueError, httpx.InvalidURL):
+            parse_url(resolved)
+        except (ValueError, InvalidURL):
             raise RegistryError(f"registry {self.registry} sent an invalid {what} {names.shown(url.split('?', 1)[0])}") from None
         return resolved
 
-    def _cancel_upload(self, repository: str, response: httpx.Response) -> None:
+    def _cancel_upload(self, repository: str, response: Response) -> None:
         location = response.headers.get("Location")
         if location:
             with contextlib.suppress(RegistryError):
@@ -350,7 +351,7 @@ def _counted(chunks: Iterable[bytes], sent: list[int]) -> Iterator[bytes]:
 
 def _with_query(url: str, key: str, value: str) -> str:
     """Add a query parameter to an upload URL, keeping the registry's own (`_state`, ...)."""
-    return str(httpx.URL(url).copy_add_param(key, value))
+    return str(parse_url(url).with_params({key: value}))
 
 
 def _check_manifest(data: bytes, media_type: str, reference: str, header_digest: str | None, where: str) -> RawManifest:

@@ -11,17 +11,13 @@ optional `:port` (not CIDR blocks).
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
-
 from okd_release.errors import ConfigError
+from okd_release.registry.url import URL, InvalidURL, parse_url
 
-log = logging.getLogger(__name__)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -34,11 +30,11 @@ def _variable(environment: Mapping[str, str], name: str) -> tuple[str, str]:
     return name, ""
 
 
-def _parse_proxy(variable: str, value: str) -> httpx.URL:
+def _parse_proxy(variable: str, value: str) -> URL:
     candidate = value if "://" in value else "http://" + value
     try:
-        url = httpx.URL(candidate)
-    except httpx.InvalidURL:
+        url: URL | None = parse_url(candidate)
+    except InvalidURL:
         url = None
     if url is None or not url.host:
         raise ConfigError(f"{variable} is not a proxy URL (expected http://HOST:PORT)")  # the value may hold a password
@@ -102,8 +98,8 @@ def _port(text: str) -> int | None:
 class ProxySettings:
     """Which proxy, if any, a request goes through."""
 
-    http: httpx.URL | None = None
-    https: httpx.URL | None = None
+    http: URL | None = None
+    https: URL | None = None
     bypass_all: bool = False
     exclusions: tuple[_Exclusion, ...] = ()
 
@@ -118,7 +114,7 @@ class ProxySettings:
         return cls(_parse_proxy(http_name, http) if http else None, _parse_proxy(https_name, https) if https else None,
                    "*" in entries, exclusions)
 
-    def proxy_for(self, url: httpx.URL) -> httpx.URL | None:
+    def proxy_for(self, url: URL) -> URL | None:
         """The proxy for a request to `url`, or None to connect directly."""
         proxy = self.https if url.scheme == "https" else self.http if url.scheme == "http" else None
         if proxy is None or self.bypass_all:
@@ -138,34 +134,6 @@ class ProxySettings:
         return proxy
 
 
-def shown(proxy: httpx.URL) -> str:
+def shown(proxy: URL) -> str:
     """A proxy as messages name it: scheme, host and port, never its credentials."""
-    return f"{proxy.scheme}://{proxy.host}" + (f":{proxy.port}" if proxy.port else "")
-
-
-class ProxyRoutes(httpx.BaseTransport):
-    """Sends each request directly or through its proxy (per request, so that token services and redirected
-    blob downloads on other hosts follow the same rules); one transport per route, made on first use."""
-
-    def __init__(self, settings: ProxySettings, make: Callable[[httpx.URL | None], httpx.BaseTransport]) -> None:
-        self.settings = settings
-        self._make = make
-        self._routes: dict[str, httpx.BaseTransport] = {}
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        proxy = self.settings.proxy_for(request.url)
-        key = str(proxy) if proxy is not None else ""
-        with self._lock:
-            route = self._routes.get(key)
-            if route is None:
-                if proxy is not None:
-                    log.debug("requests to %s go through proxy %s", request.url.host, shown(proxy))
-                route = self._routes[key] = self._make(proxy)
-        return route.handle_request(request)
-
-    def close(self) -> None:
-        with self._lock:
-            routes, self._routes = list(self._routes.values()), {}
-        for route in routes:
-            route.close()
+    return f"{proxy.scheme}://{proxy.authority}"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import socket
 import ssl
 
-import httpx
-
 from okd_release.errors import RegistryError
+from okd_release.registry.http import ConnectError
 from okd_release.registry.proxy import ProxySettings, shown
+from okd_release.registry.url import InvalidURL, parse_url
 
 # What OpenSSL says when the peer answers a TLS ClientHello with something that is not TLS (plain HTTP)
 _NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL"})
@@ -31,7 +31,7 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def permanent_failure(error: httpx.ConnectError, registry: str, url: str, *,
+def permanent_failure(error: ConnectError, registry: str, url: str, *,
                       plain_http_is_fatal: bool = True) -> Unreachable | None:
     """The one-line error for a connection failure that will not go away, or None for one worth retrying.
 
@@ -39,13 +39,13 @@ def permanent_failure(error: httpx.ConnectError, registry: str, url: str, *,
     `plain_http_is_fatal`: False while --insecure probes https before falling back to http.
     """
     try:
-        asked = httpx.URL(url)
+        asked = parse_url(url)
         proxy = ProxySettings.from_environment().proxy_for(asked)
-    except (httpx.InvalidURL, RegistryError, ValueError):
+    except (InvalidURL, RegistryError, ValueError):
         return None
     peer = proxy or asked
     name = peer.host
-    address = f"{name}:{peer.port}" if peer.port else name
+    address = f"{name}:{peer.port}" if peer.port is not None else name
     where = f"proxy {shown(proxy)} (for registry {registry})" if proxy else f"registry {registry}"
     for cause in _causes(error):
         if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:

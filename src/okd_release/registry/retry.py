@@ -11,9 +11,8 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-import httpx
-
 from okd_release.errors import TransientRegistryError
+from okd_release.registry.http import TransportError
 from okd_release.registry.options import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def as_transient(error: httpx.TransportError, what: str) -> TransientRegistryError:
+def as_transient(error: TransportError, what: str) -> TransientRegistryError:
     return TransientRegistryError(f"{what}: {type(error).__name__}: {error}".rstrip(": "))
 
 
@@ -71,7 +70,7 @@ def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T], cou
     while True:
         try:
             return operation()
-        except httpx.TransportError as error:
+        except TransportError as error:
             failure = as_transient(error, what)
         except TransientRegistryError as error:
             if error.exhausted:

@@ -10,9 +10,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 
-import httpx
-
-from okd_release import names
+from okd_release import __version__, names
 from okd_release.errors import (
     AuthenticationError,
     ManifestBlobUnknown,
@@ -24,9 +22,11 @@ from okd_release.errors import (
 )
 from okd_release.registry.auth import Authenticator, same_origin
 from okd_release.registry.credentials import Credentials, RegistryCredentials
-from okd_release.registry.limits import deadline, drain, read_capped, then_deadline, with_deadlines
+from okd_release.registry.deadlines import deadline, then_deadline
+from okd_release.registry.http import Client, ConnectError, ReadError, RemoteProtocolError, Response, TransportError
+from okd_release.registry.limits import drain, read_capped
 from okd_release.registry.options import RegistryOptions
-from okd_release.registry.proxy import ProxyRoutes, ProxySettings
+from okd_release.registry.proxy import ProxySettings
 from okd_release.registry.reachability import permanent_failure
 from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 
@@ -35,24 +35,17 @@ Body = bytes | Iterable[bytes] | None
 UNAVAILABLE_SECONDS = 15.0
 MAX_ERROR_BODY = 64 * 1024
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\%#]")  # controls, space, and what a URL parser would rewrite
 
 
 def make_http_client(options: RegistryOptions, verify: bool | ssl.SSLContext = True,
-                     proxies: ProxySettings | None = None) -> httpx.Client:
-    """A client for registry and token traffic; `proxies` default to the environment's (HTTPS_PROXY, ...)."""
-    if verify is True and options.ca_file:
-        verify = ssl.create_default_context(cafile=options.ca_file)
-    timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
-    limits = httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=options.max_connections)
-    tls = verify
-
-    def route(proxy: httpx.URL | None) -> httpx.BaseTransport:
-        return with_deadlines(httpx.HTTPTransport(verify=tls, limits=limits, trust_env=False, proxy=proxy))
-
-    # Proxies as Go tools read them (registry.proxy), not httpx's rules: trust_env stays off.
-    transport = ProxyRoutes(proxies if proxies is not None else ProxySettings.from_environment(), route)
-    # Redirects are followed by httpx, which drops the Authorization header when the origin changes.
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True, trust_env=False)
+                     proxies: ProxySettings | None = None) -> Client:
+    """A client for registry and token traffic; `proxies` default to the environment's (HTTPS_PROXY, ...),
+    read as Go tools read them (registry.proxy). Redirects are followed with Authorization dropped when the
+    origin changes; each thread gets its own connections."""
+    return Client(verify=verify, ca_file=options.ca_file if verify is True else None, proxies=proxies,
+                  connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
+                  user_agent=f"okd-release/{__version__}")
 
 
 class Transport:
@@ -65,58 +58,39 @@ class Transport:
         self.retries = retries if retries is not None else RetryCounter()
         self._credentials = credentials
         self._lock = threading.Lock()
-        self._base: str | None = None
-        self._client: httpx.Client | None = None
-        self._auth: Authenticator | None = None
+        # one client for every thread: it keeps each thread's connections apart, with no lock per request
+        self._connected: tuple[str, Client, Authenticator] | None = None
         self._unavailable: tuple[float, str] = (0.0, "")
         self._reached = False  # once the registry has answered, a failure to connect may be its restart: retried
-        # A client (and so a connection pool) per thread: one shared pool serialises every request and every
-        # response's end on its lock. A thread that has ended leaves its client to the next new thread.
-        self._mine = threading.local()
-        self._by_thread: dict[threading.Thread, httpx.Client] = {}
 
     def close(self) -> None:
         with self._lock:
-            clients = {id(c): c for c in [*self._by_thread.values(), *([self._client] if self._client else [])]}
-            self._by_thread.clear()
-        for client in clients.values():
-            client.close()
+            connected, self._connected = self._connected, None
+        if connected is not None:
+            connected[1].close()
 
     # -- connection set-up -------------------------------------------------------------------------
-    def _connect(self) -> tuple[str, httpx.Client, Authenticator]:
-        client: httpx.Client | None = getattr(self._mine, "client", None)
-        if client is not None and self._base is not None and self._auth is not None:
-            return self._base, client, self._auth
+    def _connect(self) -> tuple[str, Client, Authenticator]:
+        connected = self._connected
+        if connected is not None:
+            return connected
         with self._lock:
-            if self._client is None:
-                self._base, self._client = self._choose_scheme()
-                self._auth = Authenticator(self.registry, self._credentials, self._client,
-                                           insecure=self.options.insecure, deadline=self.options.request_deadline)
-            assert self._base is not None and self._auth is not None
-            self._mine.client = self._thread_client()
-            return self._base, self._mine.client, self._auth
+            if self._connected is None:
+                base, client = self._choose_scheme()
+                auth = Authenticator(self.registry, self._credentials, client,
+                                     insecure=self.options.insecure, deadline=self.options.request_deadline)
+                self._connected = base, client, auth
+            return self._connected
 
-    def _thread_client(self) -> httpx.Client:
-        """This thread's client (under the lock): the first one made, else one an ended thread left, else a new one."""
-        assert self._client is not None
-        if self._client not in self._by_thread.values():
-            client = self._client
-        else:
-            ended = next((thread for thread in self._by_thread if not thread.is_alive()), None)
-            client = self._by_thread.pop(ended) if ended else make_http_client(self.options, not self.options.insecure)
-        self._by_thread[threading.current_thread()] = client
-        return client
-
-    def _choose_scheme(self) -> tuple[str, httpx.Client]:
+    def _choose_scheme(self) -> tuple[str, Client]:
         if not self.options.insecure:
             return f"https://{self.registry}", make_http_client(self.options)
         client = make_http_client(self.options, verify=False)
 
         def reach(base: str) -> str:
             try:
-                with client.stream("GET", f"{base}/v2/") as response:
-                    drain(response)
-            except httpx.ConnectError as error:
+                drain(client.send("GET", f"{base}/v2/"))
+            except ConnectError as error:
                 raise permanent_failure(error, self.registry, base, plain_http_is_fatal=False) or error from None
             self._reached = True
             return base
@@ -125,7 +99,7 @@ class Transport:
             with deadline(self.options.request_deadline):
                 try:
                     return reach(f"https://{self.registry}")
-                except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
+                except (ConnectError, RemoteProtocolError, ReadError):
                     return reach(f"http://{self.registry}")
 
         try:
@@ -151,7 +125,7 @@ class Transport:
         ok: Iterable[int] = (200,),
         retry: bool = True,
         deadline_seconds: float | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         """Send one request; `path` is relative to the registry root or an absolute URL it gave us.
 
         Unless `stream`, the body is read (at most a little of it) and dropped: use the headers. Everything
@@ -162,7 +136,7 @@ class Transport:
         streamed_upload = content is not None and not isinstance(content, bytes)
         seconds = self.options.request_deadline if deadline_seconds is None else deadline_seconds
 
-        def attempt() -> httpx.Response:
+        def attempt() -> Response:
             with deadline(None if streamed_upload else seconds):
                 body = content if content is None or isinstance(content, bytes) else then_deadline(content, seconds)
                 response = self._send_once(method, path, scope, headers, body, params, frozenset(ok))
@@ -178,7 +152,7 @@ class Transport:
                 return with_retries(self.options.retry, what, attempt, self.retries)
             try:
                 return attempt()
-            except httpx.TransportError as error:
+            except TransportError as error:
                 raise as_transient(error, what) from None
         except TransientRegistryError as error:
             if error.exhausted:
@@ -192,12 +166,12 @@ class Transport:
             raise TransientRegistryError(f"registry {self.registry} is unavailable: {reason}", exhausted=True)
 
     def _send_once(self, method: str, path: str, scope: str, headers: Mapping[str, str] | None, content: Body,
-                   params: Mapping[str, str] | None, ok: frozenset[int]) -> httpx.Response:
+                   params: Mapping[str, str] | None, ok: frozenset[int]) -> Response:
         base, client, auth = self._connect()
         url = path if path.startswith(("http://", "https://")) else base + path
         try:
             response = self._send_authorised(client, auth, base, method, url, scope, headers, content, params)
-        except httpx.ConnectError as error:
+        except ConnectError as error:
             if "CERTIFICATE_VERIFY_FAILED" in str(error):
                 raise RegistryError(
                     f"the TLS certificate of registry {self.registry} could not be verified "
@@ -213,10 +187,10 @@ class Transport:
         response.close()
         raise failure
 
-    def _send_authorised(self, client: httpx.Client, auth: Authenticator, base: str, method: str, url: str, scope: str,
+    def _send_authorised(self, client: Client, auth: Authenticator, base: str, method: str, url: str, scope: str,
                          headers: Mapping[str, str] | None, content: Body,
-                         params: Mapping[str, str] | None) -> httpx.Response:
-        # Credentials go only to the registry's own origin (scheme, host and port), as httpx does on redirects:
+                         params: Mapping[str, str] | None) -> Response:
+        # Credentials go only to the registry's own origin (scheme, host and port), as on redirects:
         # an upload Location or a next-page Link naming another host, or plain HTTP, is sent none.
         own = same_origin(url, base)
         for round_ in range(2):
@@ -224,8 +198,7 @@ class Transport:
             authorization = auth.header(scope) if own else None
             if authorization:
                 request_headers["Authorization"] = authorization
-            request = client.build_request(method, url, headers=request_headers, content=content, params=params)
-            response = client.send(request, stream=True)
+            response = client.send(method, url, headers=request_headers, body=content, params=params)
             self._reached = True
             log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:
@@ -247,7 +220,7 @@ class Transport:
             auth.refuse(scope)  # wrong credentials stay wrong: requests for other images fail without asking again
         raise AuthenticationError(f"authentication to registry {self.registry} refused")
 
-    def _error_for(self, response: httpx.Response, method: str, url: str) -> RegistryError:
+    def _error_for(self, response: Response, method: str, url: str) -> RegistryError:
         status = response.status_code
         where = url.split("?", 1)[0].replace("https://", "").replace("http://", "")
         codes = _error_codes(response)
@@ -266,13 +239,13 @@ class Transport:
         return RegistryError(f"{method} {where}: registry answered {status}{detail}")
 
 
-def _error_codes(response: httpx.Response) -> list[str]:
+def _error_codes(response: Response) -> list[str]:
     """The error codes of a distribution error body, read from at most MAX_ERROR_BODY bytes (plain ones only)."""
     try:
         document = json.loads(read_capped(response, MAX_ERROR_BODY, "error body"))
         errors = document.get("errors") or []
         codes = [e.get("code") for e in errors[:5] if isinstance(e, dict)]
-    except (OkdReleaseError, ValueError, AttributeError, TypeError, httpx.HTTPError):
+    except (OkdReleaseError, ValueError, AttributeError, TypeError, TransportError):
         return []
     return [code for code in codes if isinstance(code, str) and _ERROR_CODE.fullmatch(code)]
 
@@ -282,7 +255,6 @@ def _check_path(path: str) -> None:
     if path.startswith(("http://", "https://")):
         return  # a URL the registry gave us (Location, Link): sent as given, with no credentials off its origin
     route = path.split("?", 1)[0]
-    if (not route.startswith("/v2/") or not route.isascii() or any(c in route for c in "\\%#")
-            or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in route)
+    if (not route.startswith("/v2/") or not route.isascii() or _UNSAFE_IN_PATH.search(route)
             or any(segment in (".", "..") for segment in route.split("/"))):
         raise UnsafeName(f"refusing to request {names.shown(route)}: not a plain registry API path")

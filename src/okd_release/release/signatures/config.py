@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 
 from okd_release.documents import convert, load_yaml_all
+from okd_release.registry.url import URL, InvalidURL, parse_url
 from okd_release.release.payload.model import Payload
 from okd_release.release.signatures.errors import SignatureError
 
@@ -125,13 +125,13 @@ def _from_data(where: str, data: Mapping[str, str]) -> VerificationConfig:
 
 def store_url(text: str, what: str) -> str | None:
     """`text` as a signature store URL (http or https, with a host); None for a `file://` store; else SignatureError."""
-    try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, TypeError):
-        url = None
-    if url is not None and url.scheme == "file":
+    if isinstance(text, str) and text[:5].lower() == "file:":
         return None
-    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+    try:
+        url: URL | None = parse_url(text)
+    except InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or "#" in text:
         raise SignatureError(f"{what}: must be a valid URL with scheme http:// or https://")
     return str(url).rstrip("/")
 

@@ -7,10 +7,10 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
-
 from okd_release import digest as digests
-from okd_release.registry.limits import deadline, read_capped
+from okd_release.registry.deadlines import deadline
+from okd_release.registry.http import Client, ConnectError, TransportError
+from okd_release.registry.limits import read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.transport import make_http_client
 from okd_release.release.signatures.errors import SignatureError
@@ -36,12 +36,12 @@ def signature_location(store: str, digest: str, number: int) -> str:
     return f"{store.rstrip('/')}/{algorithm}={hash_}/signature-{number}"
 
 
-def http_client(options: RegistryOptions) -> httpx.Client:
+def http_client(options: RegistryOptions) -> Client:
     """A client for signature stores: TLS verified (with the user's CA) unless --insecure."""
     return make_http_client(options, verify=not options.insecure)
 
 
-def fetch_signatures(client: httpx.Client, store: str, digest: str, request_deadline: float) -> Iterator[Candidate]:
+def fetch_signatures(client: Client, store: str, digest: str, request_deadline: float) -> Iterator[Candidate]:
     """Each signature of `digest` in `store`, in number order, up to the first missing one (404).
 
     A failing number is reported and the next one tried, as library-go does; a failure to reach the store at all
@@ -50,7 +50,7 @@ def fetch_signatures(client: httpx.Client, store: str, digest: str, request_dead
     for number in range(1, MAX_SIGNATURES + 1):
         url = signature_location(store, digest, number)
         try:
-            with deadline(request_deadline), client.stream("GET", url) as response:
+            with deadline(request_deadline), client.send("GET", url) as response:
                 if response.status_code == 404:
                     return
                 if not 200 <= response.status_code < 300:
@@ -60,15 +60,15 @@ def fetch_signatures(client: httpx.Client, store: str, digest: str, request_dead
         except SignatureError as error:
             yield Candidate(store, url, problem=str(error))
             continue
-        except httpx.HTTPError as error:
+        except TransportError as error:
             yield Candidate(store, url, problem=f"{url}: {_network_problem(error)}")
             return
         if data:
             yield Candidate(store, url, data)
 
 
-def _network_problem(error: httpx.HTTPError) -> str:
+def _network_problem(error: TransportError) -> str:
     text = str(error) or type(error).__name__
-    if isinstance(error, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in text:
+    if isinstance(error, ConnectError) and "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (add --certificate-authority FILE, or --insecure)"
     return " ".join(text.split())

@@ -1,0 +1,520 @@
+"""HTTP/1.1 for registry traffic, on the standard library: sockets, ssl, and http.client's response parser.
+
+One keep-alive connection per thread and origin (more when a thread holds a streamed answer open while it sends
+another request there): no pool shared between threads, so no lock per request. Every socket operation is
+bounded by the configured timeout and by the thread's request deadline (registry.deadlines). A body is read
+with reads of up to READ_BYTES, each taking what the socket holds. Proxies follow registry.proxy: http targets
+as absolute-form requests to the proxy, https targets through a CONNECT tunnel. Errors are TransportError
+subclasses, named as the failure they are (ConnectError, ReadTimeout, RemoteProtocolError, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import io
+import re
+import select
+import socket
+import ssl
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urljoin
+
+from okd_release.errors import ConfigError
+from okd_release.registry.deadlines import Expired, bounded, expired
+from okd_release.registry.proxy import ProxySettings, shown
+from okd_release.registry.url import URL, InvalidURL, parse_url
+
+READ_BYTES = 1024 * 1024  # the most one socket read takes (what it holds, up to this)
+DRAIN_LIMIT = 64 * 1024  # a body nobody needs is read to free its connection only up to this
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_REPLAYABLE = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})  # idempotent: sent again on a fresh connection
+_SMALL_BODY = 64 * 1024  # sent in one write with the headers
+_HEADER_BUFFER = 64 * 1024
+_BAD_HEADER = re.compile(r"[\r\n\0]")
+
+
+class TransportError(Exception):
+    """The request could not be completed over the network (what retry.as_transient turns into a retry)."""
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class ConnectTimeout(TransportError):
+    pass
+
+
+class ReadTimeout(TransportError):
+    pass
+
+
+class WriteTimeout(TransportError):
+    pass
+
+
+class ReadError(TransportError):
+    pass
+
+
+class WriteError(TransportError):
+    pass
+
+
+class RemoteProtocolError(TransportError):
+    """The server broke HTTP: closed without an answer, a short body, a line that does not parse."""
+
+
+class ProxyError(TransportError):
+    pass
+
+
+def _timed_out(by_deadline: bool, error: type[TransportError]) -> TransportError:
+    return error(expired() if by_deadline else "timed out")
+
+
+# -- sockets -------------------------------------------------------------------------------------------
+class _Socket:
+    """A connected (TLS) socket whose every read and write is bounded by the timeout and the thread's deadline."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self._set: float | None = sock.gettimeout()
+
+    def _bound(self, error: type[TransportError]) -> bool:
+        try:
+            timeout, by_deadline = bounded(self.timeout)
+        except Expired as expiry:
+            raise error(str(expiry)) from None
+        if timeout != self._set:  # each change costs a system call: the common case (no deadline) makes none
+            self.sock.settimeout(timeout)
+            self._set = timeout
+        return by_deadline
+
+    def recv_into(self, buffer: Any) -> int:
+        by_deadline = self._bound(ReadTimeout)
+        try:
+            return self.sock.recv_into(buffer)
+        except TimeoutError:
+            raise _timed_out(by_deadline, ReadTimeout) from None
+        except OSError as error:
+            raise ReadError(str(error) or type(error).__name__) from error
+
+    def sendall(self, data: bytes | memoryview) -> None:
+        by_deadline = self._bound(WriteTimeout)
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            raise _timed_out(by_deadline, WriteTimeout) from None
+        except OSError as error:
+            raise WriteError(str(error) or type(error).__name__) from error
+
+    def makefile(self, mode: str = "rb") -> io.BufferedReader:
+        """What http.client.HTTPResponse reads from: buffered, over this socket (closing it leaves the socket open)."""
+        assert mode == "rb"
+        return io.BufferedReader(_Reader(self), _HEADER_BUFFER)
+
+    def closed_by_peer(self) -> bool:
+        """Whether an idle connection has something to read: the server closed it (or broke the protocol)."""
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return True
+        try:
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class _Reader(io.RawIOBase):
+    def __init__(self, sock: _Socket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
+
+
+def _open_socket(address: URL, timeout: float) -> socket.socket:
+    try:
+        limit, by_deadline = bounded(timeout)
+    except Expired as expiry:
+        raise ConnectTimeout(str(expiry)) from None
+    try:
+        sock = socket.create_connection((address.host, address.effective_port), timeout=limit)
+    except TimeoutError:
+        raise ConnectTimeout(f"timed out connecting to {address.authority}"
+                             + (f" ({expired()})" if by_deadline else "")) from None
+    except OSError as error:
+        raise ConnectError(str(error) or type(error).__name__) from error
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _start_tls(sock: socket.socket, context: ssl.SSLContext, host: str, timeout: float) -> ssl.SSLSocket:
+    try:
+        limit, by_deadline = bounded(timeout)
+        sock.settimeout(limit)
+        return context.wrap_socket(sock, server_hostname=host)
+    except Expired as expiry:
+        sock.close()
+        raise ConnectTimeout(str(expiry)) from None
+    except TimeoutError:
+        sock.close()
+        raise ConnectTimeout("TLS handshake timed out" + (f" ({expired()})" if by_deadline else "")) from None
+    except OSError as error:  # ssl.SSLError included: an unverified certificate, or a peer that speaks no TLS
+        sock.close()
+        raise ConnectError(str(error) or type(error).__name__) from error
+
+
+def _proxy_authorization(proxy: URL) -> dict[str, str]:
+    if not proxy.username and not proxy.password:
+        return {}
+    raw = f"{proxy.username}:{proxy.password}".encode()
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+# -- connections ---------------------------------------------------------------------------------------
+class Connection:
+    """One keep-alive connection to one origin, directly or through a proxy; opened on first use and again
+    after the server closed it. Used by one thread at a time, for one exchange at a time."""
+
+    def __init__(self, origin: URL, proxy: URL | None, client: Client) -> None:
+        self.origin = origin
+        self.proxy = proxy
+        self.owner = threading.current_thread()
+        self.busy = False
+        self._client = client
+        self._sock: _Socket | None = None
+        self._used = False  # it has carried an exchange: the server may have closed it since
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (*self.origin.origin, str(self.proxy) if self.proxy else "")
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _open(self) -> _Socket:
+        client = self._client
+        tunnel = self.proxy is not None and self.origin.scheme == "https"
+        if self.proxy is not None and self.proxy.scheme != "http":
+            raise ConfigError(f"proxy {shown(self.proxy)}: TLS to the proxy itself is not supported; "
+                              "give an http:// proxy URL (https requests still go through it encrypted end to end)")
+        raw = _open_socket(self.proxy or self.origin, client.connect_timeout)
+        try:
+            if tunnel:
+                assert self.proxy is not None
+                self._connect_tunnel(_Socket(raw, client.connect_timeout), self.proxy)
+            if self.origin.scheme == "https":
+                raw = _start_tls(raw, client.tls(), self.origin.host, client.connect_timeout)
+        except BaseException:
+            raw.close()
+            raise
+        raw.settimeout(client.read_timeout)
+        self._used = False
+        return _Socket(raw, client.read_timeout)
+
+    def _connect_tunnel(self, sock: _Socket, proxy: URL) -> None:
+        authority = self.origin.host_port
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}",
+                 *(f"{k}: {v}" for k, v in _proxy_authorization(proxy).items())]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        answer = http.client.HTTPResponse(sock, method="CONNECT")  # type: ignore[arg-type]
+        try:
+            answer.begin()
+        except (http.client.HTTPException, ValueError) as error:
+            raise ProxyError(f"proxy {shown(proxy)} broke HTTP answering CONNECT: {type(error).__name__}") from None
+        if not 200 <= answer.status < 300:
+            raise ProxyError(f"proxy {shown(proxy)} answered {answer.status} to CONNECT {authority}")
+
+    def exchange(self, method: str, url: URL, headers: Mapping[str, str], body: bytes | Iterable[bytes] | None,
+                 ) -> http.client.HTTPResponse:
+        """Send one request and read the answer's status and headers (the body is left to Response)."""
+        replayable = method in _REPLAYABLE and not (body is not None and not isinstance(body, bytes))
+        for _ in range(2):
+            if self._sock is not None and self._used and self._sock.closed_by_peer():
+                self.close()
+            fresh = self._sock is None
+            if fresh:
+                self._sock = self._open()
+            sock = self._sock
+            assert sock is not None
+            self._used = True
+            try:
+                _send_request(sock, method, self._request_target(url), self._headers(url, headers), body)
+                answer = http.client.HTTPResponse(sock, method=method)  # type: ignore[arg-type]
+                answer.begin()
+                return answer
+            except (TransportError, http.client.HTTPException) as error:
+                self.close()
+                if fresh or not replayable or not _dropped(error):
+                    raise _protocol(error) from None
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def _request_target(self, url: URL) -> str:
+        target = url.target
+        if self.proxy is not None and url.scheme == "http":
+            target = f"http://{url.authority}{target}"  # absolute-form: the proxy forwards it
+        return target if target.isascii() else quote(target, safe="!#$%&'()*+,/:;=?@[]~")
+
+    def _headers(self, url: URL, headers: Mapping[str, str]) -> dict[str, str]:
+        sent = {"Host": url.authority, "User-Agent": self._client.user_agent, "Accept-Encoding": "identity"}
+        if self.proxy is not None and url.scheme == "http":
+            sent.update(_proxy_authorization(self.proxy))
+        sent.update(headers)
+        return sent
+
+
+def _dropped(error: BaseException) -> bool:
+    """Whether a reused connection failed the way one the server closed meanwhile does."""
+    return isinstance(error, http.client.RemoteDisconnected) or isinstance(error.__cause__, ConnectionError)
+
+
+def _protocol(error: BaseException) -> TransportError:
+    if isinstance(error, TransportError):
+        return error
+    if isinstance(error, http.client.RemoteDisconnected):
+        return RemoteProtocolError("Server disconnected without sending a response.")
+    return RemoteProtocolError(f"{type(error).__name__}: {error}".rstrip(": "))
+
+
+def _send_request(sock: _Socket, method: str, target: str, headers: dict[str, str],
+                  body: bytes | Iterable[bytes] | None) -> None:
+    names = {name.lower() for name in headers}
+    chunked = False
+    if isinstance(body, bytes):
+        if "content-length" not in names:
+            headers["Content-Length"] = str(len(body))
+    elif body is None:
+        if method in ("POST", "PUT", "PATCH") and "content-length" not in names:
+            headers["Content-Length"] = "0"
+    elif "content-length" not in names:
+        chunked = True  # a stream of unknown length
+        headers["Transfer-Encoding"] = "chunked"
+    lines = [f"{method} {target} HTTP/1.1"]
+    for name, value in headers.items():
+        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
+            raise ValueError(f"header {name} holds a line break")
+        lines.append(f"{name}: {value}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if isinstance(body, bytes):
+        if len(body) <= _SMALL_BODY:
+            sock.sendall(head + body)
+        else:
+            sock.sendall(head)
+            sock.sendall(body)
+        return
+    sock.sendall(head)
+    if body is None:
+        return
+    for piece in body:
+        if not piece:
+            continue
+        sock.sendall(b"%X\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+    if chunked:
+        sock.sendall(b"0\r\n\r\n")
+
+
+# -- answers -------------------------------------------------------------------------------------------
+class Response:
+    """An answer whose body is read as it arrives: `iter_bytes` (reads of up to READ_BYTES), then `close`.
+
+    A body read to its end leaves the connection for the next request; one closed early closes the connection.
+    """
+
+    def __init__(self, method: str, answer: http.client.HTTPResponse, url: URL, connection: Connection) -> None:
+        self.status_code = answer.status
+        self.headers: http.client.HTTPMessage = answer.headers
+        self.url = url
+        self._answer = answer
+        self._connection: Connection | None = connection
+        if method == "HEAD" or answer.status in (204, 304) or (answer.length == 0 and not answer.chunked):
+            self._finish()  # no body follows
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        answer = self._answer
+        read1 = answer.read1
+        while self._connection is not None:
+            try:
+                piece = read1(READ_BYTES)
+            except (TransportError, http.client.HTTPException) as error:
+                self.close()
+                raise _protocol(error) from None
+            except BaseException:
+                self.close()
+                raise
+            if not piece:
+                if not answer.chunked and answer.length:
+                    self.close()
+                    raise RemoteProtocolError("peer closed connection without sending complete message body "
+                                              f"({answer.length} bytes missing)")
+                self._finish()
+                return
+            if not answer.chunked and answer.length == 0:
+                self._finish()
+            yield piece
+
+    @property
+    def complete(self) -> bool:
+        return self._connection is None
+
+    def _finish(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._answer.close()
+            if self._answer.will_close:
+                connection.close()
+            connection.busy = False
+
+    def close(self) -> None:
+        """Done with the answer: a body not read to its end closes the connection (it cannot carry another)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._answer.close()
+            connection.close()
+            connection.busy = False
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the client ----------------------------------------------------------------------------------------
+class _Connections(threading.local):
+    def __init__(self) -> None:
+        self.by_route: dict[tuple[str, str, int, str], list[Connection]] = {}
+
+
+class Client:
+    """Requests to any origin, each thread over its own keep-alive connections; redirects of GET and HEAD
+    followed (at most MAX_REDIRECTS), Authorization dropped when one leads to another origin."""
+
+    def __init__(self, *, verify: bool | ssl.SSLContext = True, ca_file: str | None = None,
+                 proxies: ProxySettings | None = None, connect_timeout: float = 15.0, read_timeout: float = 60.0,
+                 user_agent: str = "okd-release") -> None:
+        self.proxies = proxies if proxies is not None else ProxySettings.from_environment()
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.user_agent = user_agent
+        self._verify = verify
+        self._ca_file = ca_file
+        self._context: ssl.SSLContext | None = verify if isinstance(verify, ssl.SSLContext) else None
+        self._mine = _Connections()
+        self._all: list[Connection] = []
+        self._lock = threading.Lock()  # taken when a connection is made or all are closed, not per request
+
+    def tls(self) -> ssl.SSLContext:
+        """The TLS settings, made on first use (loading the system's CAs costs time a plain-HTTP run need not spend)."""
+        if self._context is None:
+            if self._verify is False:  # no CAs to load: a fraction of the cost
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            else:
+                try:
+                    context = ssl.create_default_context(cafile=self._ca_file)
+                except OSError as error:  # ssl.SSLError included: a file that holds no certificate
+                    raise ConfigError(f"cannot use {self._ca_file or 'the system'} CA certificates: "
+                                      f"{error.strerror or error}") from None
+            self._context = context
+        return self._context
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            connection.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, method: str, url: str | URL, *, headers: Mapping[str, str] | None = None,
+             body: bytes | Iterable[bytes] | None = None, params: Mapping[str, str] | None = None) -> Response:
+        """Send a request and return its answer with the body unread (read it, or close it)."""
+        target = (url if isinstance(url, URL) else parse_url(url)).with_params(params)
+        sent = dict(headers or {})
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(method, target, sent, body)
+            location = response.headers.get("Location")
+            if method not in ("GET", "HEAD") or response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            drain(response)
+            try:
+                following = parse_url(urljoin(str(target), location))
+            except (InvalidURL, ValueError):
+                raise RemoteProtocolError(f"redirect to an invalid URL from {target.authority}") from None
+            if following.scheme not in ("http", "https"):
+                raise RemoteProtocolError(f"redirect to a {following.scheme} URL from {target.authority}")
+            if following.origin != target.origin:
+                sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
+            target = following
+        return response  # still redirected after MAX_REDIRECTS: the caller sees a 3xx
+
+    def _send_once(self, method: str, url: URL, headers: Mapping[str, str],
+                   body: bytes | Iterable[bytes] | None) -> Response:
+        if url.scheme not in ("http", "https"):
+            raise InvalidURL(f"cannot send a request to a {url.scheme} URL")
+        connection = self._connection(url)
+        connection.busy = True
+        try:
+            answer = connection.exchange(method, url, headers, body)
+        except BaseException:
+            connection.busy = False
+            raise
+        return Response(method, answer, url, connection)
+
+    def _connection(self, url: URL) -> Connection:
+        proxy = self.proxies.proxy_for(url)
+        key = (*url.origin, str(proxy) if proxy else "")
+        mine = self._mine.by_route.setdefault(key, [])
+        for connection in mine:
+            if not connection.busy:
+                return connection
+        origin = URL(url.scheme, url.host, url.port)
+        with self._lock:
+            # a connection a thread that has ended left behind, else a new one
+            me = threading.current_thread()
+            left = next((c for c in self._all if c.key == key and not c.busy and not c.owner.is_alive()), None)
+            if left is None:
+                connection = Connection(origin, proxy, self)
+                self._all.append(connection)
+            else:
+                connection = left
+            connection.owner = me
+        mine.append(connection)
+        return connection
+
+
+def drain(response: Response, limit: int = DRAIN_LIMIT) -> None:
+    """Read and drop a body nobody needs, so the connection can be reused; past `limit` bytes, just close it."""
+    total = 0
+    try:
+        for piece in response.iter_bytes():
+            total += len(piece)
+            if total > limit:
+                break
+    finally:
+        response.close()

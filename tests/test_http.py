@@ -1,0 +1,133 @@
+"""The registry layer's own HTTP client (okd_release.registry.http), against scripted servers on 127.0.0.1:
+connections kept per thread, connections the server closed opened again, redirects bounded, a body cut short,
+and a proxy it does not speak to."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from okd_release.errors import ConfigError, RegistryError, TransientRegistryError
+from okd_release.registry import Registries, RegistryOptions
+from okd_release.registry.credentials import CredentialStore
+from okd_release.registry.http import MAX_REDIRECTS, Client
+from okd_release.registry.options import RetryPolicy
+from okd_release.registry.proxy import ProxySettings
+from okd_release.registry.url import parse_url
+from tests.conftest import run_cli, serving
+from tests.hostileserver import HostileHandler, start_hostile
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+@pytest.fixture
+def hostile():
+    """Start scripted HTTP(S) servers: `hostile(route, tls=None)`."""
+    yield from serving(start_hostile)
+
+
+def _options(sleeps: list[float]) -> RegistryOptions:
+    return RegistryOptions(insecure=True, retry=RetryPolicy(attempts=3, base_delay=0.01, sleep=sleeps.append))
+
+
+def _recording(ports: dict[str, list[int]], close_after_each: bool = False):  # noqa: ANN202 - a route
+    lock = threading.Lock()
+
+    def route(handler: HostileHandler) -> None:
+        with lock:
+            ports.setdefault(handler.path, []).append(handler.client_address[1])
+        handler.answer(200, b"{}" if handler.command != "HEAD" else b"")
+        if close_after_each:
+            handler.close_connection = True  # closed once answered, with no `Connection: close` said first
+
+    return route
+
+
+def test_each_thread_keeps_one_connection_alive_for_all_its_requests(hostile) -> None:
+    ports: dict[str, list[int]] = {}
+    server = hostile(_recording(ports))
+    together = threading.Barrier(2)
+    with Registries(_options([]), CredentialStore()) as registries:
+        client = registries.client(server.host)
+        client.ping()
+
+        def requests(name: str) -> None:
+            for round_ in range(3):
+                client.head_manifest("okd/app", f"{name}{round_}")
+                if round_ == 0:
+                    together.wait(timeout=10)  # both threads are alive at once: neither can inherit the other's
+
+        threads = [threading.Thread(target=requests, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    by_thread = {name: {ports[f"/v2/okd/app/manifests/{name}{i}"][0] for i in range(3)} for name in ("a", "b")}
+    assert len(by_thread["a"]) == 1 and len(by_thread["b"]) == 1, by_thread
+    assert by_thread["a"] != by_thread["b"]
+    assert ports["/v2/"][0] not in by_thread["a"] | by_thread["b"]  # the main thread's connection is its own
+
+
+def test_a_connection_the_server_closed_is_opened_again_without_a_retry(hostile) -> None:
+    ports: dict[str, list[int]] = {}
+    server = hostile(_recording(ports, close_after_each=True))
+    sleeps: list[float] = []
+    with Registries(_options(sleeps), CredentialStore()) as registries:
+        client = registries.client(server.host)
+        client.ping()
+        for tag in ("v1", "v2", "v3"):
+            assert client.head_manifest("okd/app", tag) is not None
+        retried = registries.retries.count
+    assert retried == 0 and sleeps == []
+    used = [ports[f"/v2/okd/app/manifests/{tag}"][0] for tag in ("v1", "v2", "v3")]
+    assert len(set(used)) == 3  # each on a new connection
+
+
+def test_redirects_are_followed_only_a_bounded_number_of_times(hostile) -> None:
+    def route(handler: HostileHandler) -> None:
+        if handler.path == "/v2/":
+            handler.answer(200, b"{}")
+        else:
+            handler.answer(302, b"", {"Location": handler.path.split("?")[0] + f"?hop={len(server.seen)}"})
+
+    server = hostile(route)
+    with Registries(_options([]), CredentialStore()) as registries:
+        with pytest.raises(RegistryError, match=r"GET 127\.0\.0\.1:\d+/v2/okd/app/manifests/v1: registry answered 302"):
+            registries.client(server.host).get_manifest("okd/app", "v1")
+    assert len([seen for seen in server.seen if seen.path != "/v2/"]) == MAX_REDIRECTS + 1
+
+
+def test_a_body_shorter_than_its_content_length_is_a_transient_error(hostile) -> None:
+    def route(handler: HostileHandler) -> None:
+        if handler.path == "/v2/":
+            handler.answer(200, b"{}")
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        handler.wfile.write(b"{" * 50)
+        handler.close_connection = True
+
+    server = hostile(route)
+    sleeps: list[float] = []
+    with Registries(_options(sleeps), CredentialStore()) as registries:
+        with pytest.raises(TransientRegistryError, match=r"RemoteProtocolError: peer closed connection without sending "
+                                                         r"complete message body \(50 bytes missing\).*gave up after 3"):
+            registries.client(server.host).get_manifest("okd/app", "v1")
+    assert len(sleeps) == 2
+
+
+def test_a_proxy_spoken_to_over_tls_is_refused_in_one_line() -> None:
+    proxies = ProxySettings(https=parse_url("https://user:pr0xy-Secret@127.0.0.1:3128"))
+    with Client(proxies=proxies) as client, pytest.raises(ConfigError) as raised:
+        client.send("GET", "https://registry.example/v2/")
+    assert str(raised.value) == ("proxy https://127.0.0.1:3128: TLS to the proxy itself is not supported; give an "
+                                 "http:// proxy URL (https requests still go through it encrypted end to end)")
+
+    environment: dict[str, str | None] = {name: None for name in PROXY_VARIABLES}
+    environment["HTTPS_PROXY"] = "https://user:pr0xy-Secret@127.0.0.1:3128"
+    result = run_cli("image", "info", "registry.example/a/b:c", env=environment)  # type: ignore[arg-type]
+    assert result.returncode == 1 and result.sleeps == []
+    assert result.stderr.strip().splitlines() == [f"error: {raised.value}"]
+    assert "pr0xy-Secret" not in result.output
