@@ -84,8 +84,6 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
     if loglevel:
         logging.basicConfig(level=logging.DEBUG if loglevel >= 4 else logging.INFO, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
-        # the HTTP libraries' own debug output is not needed; requests are logged by okd_release.
-        logging.getLogger("httpcore").setLevel(logging.INFO)
     options = RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
                               max_connections=max_connections)
     registries = _session(_with_command_flags(options))
