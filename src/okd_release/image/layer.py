@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-import zstandard
-
 from okd_release import mediatypes
 from okd_release.content import Descriptor
 from okd_release.errors import ManifestError
@@ -207,14 +205,19 @@ def layer_tar(chunks: Iterator[bytes], what: str, media_type: str | None = None)
     reader = ChunkReader(chunks)
     buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)
     zstd = reader.prefix(len(ZSTD_MAGIC)) == ZSTD_MAGIC
+    invalid: tuple[type[Exception], ...] = (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
     try:
         if media_type == ZSTD_LAYER and not zstd:
             raise tarfile.ReadError(f"its media type is {ZSTD_LAYER} but it is not zstd-compressed")
-        source: BinaryIO = (zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-                            if zstd else buffered)
+        source: BinaryIO = buffered
+        if zstd:
+            import zstandard  # a C library loaded only for the layers that need it
+
+            invalid = (*invalid, zstandard.ZstdError)
+            source = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
         with tarfile.open(fileobj=source, mode="r|" if zstd else "r|*") as tar:
             yield tar
-    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile, zstandard.ZstdError) as error:
+    except invalid as error:
         reader.drain()  # raises DigestMismatch if the bytes are not the blob's
         raise ManifestError(f"{what} is not a valid tar layer: {error}") from None
     reader.drain()

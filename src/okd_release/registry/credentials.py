@@ -14,8 +14,6 @@ import binascii
 import json
 import os
 import re
-import shutil
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +130,9 @@ def run_helper(helper: str, server: str) -> Credentials | None:
     Its failures are one line naming the helper; what it printed is shown only when it looks like a message,
     never when it could be a document carrying a secret.
     """
+    import shutil
+    import subprocess  # with shutil, only for credential helpers: not on every command's start-up path
+
     program = f"docker-credential-{helper}"
     path = shutil.which(program)
     if path is None:
