@@ -327,3 +327,20 @@ def golden_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         finally:
             source.remove()
             mirror.remove()
+
+
+# Test files that take longest (in that order): dev/test hands whole files to its workers in collection order
+# (--dist loadfile --no-loadscope-reorder), so these start first and run beside the many short files; left
+# for last, one of them would keep one worker busy while the others had nothing to do.
+SLOWEST_FILES = (
+    "test_hostile_registry.py", "test_mirror.py", "test_history.py", "test_hostile_files.py", "test_transfer_safety.py",
+    "test_signatures.py", "test_image_cli.py", "test_differential_mirror.py", "test_golden.py", "test_mirror_oc.py",
+    "test_transfer_speed_paths.py", "test_disconnected.py", "test_resilience.py", "test_network.py", "test_faults.py",
+    "test_history_summary.py", "test_new.py", "test_corruption.py", "test_new_oc.py", "test_cvo.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FILES)))  # stable: each file keeps its order

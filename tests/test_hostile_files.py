@@ -331,8 +331,10 @@ def test_stale_unpack_staging_directories_are_removed_by_the_next_unpack(tmp_pat
 
 @pytest.fixture(scope="module")
 def big_release(source_registry, tmp_path_factory, plain_registries_module) -> str:
+    """16 components with 8 MiB layers: a mirror with one download at a time is caught mid-blob (a partial
+    file past 1 MiB) long before it ends."""
     return build_sample_release(plain_registries_module, source_registry.host, "hostilefiles",
-                                tmp_path_factory.mktemp("big"), layer_mb=32)
+                                tmp_path_factory.mktemp("big"), layer_mb=8)
 
 
 def _partials(root: Path) -> list[Path]:

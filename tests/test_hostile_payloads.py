@@ -1,6 +1,11 @@
 """Release images whose payload (or manifest, or config, or disk mirror index) is malformed, pushed to a real
-registry and read by the real CLI: each ends in exactly one line naming the document and the field, exit 1,
-no traceback, nothing written. Also: a reader that goes away (`| head -1`) and an alias-bomb ImageStream file.
+registry and read by the CLI: each ends in exactly one line naming the document and the field, exit 1,
+no traceback, nothing written. Also: a reader that goes away (`| head -1`, the CLI as its own process) and an
+alias-bomb ImageStream file.
+
+The CLI runs in this process (`run_cli`: its exit code, its output, and the traceback a process would print
+for an exception that escaped); `__main__` only calls the same `cli`, so a process adds nothing to what these
+check, except where the test is about the process and its pipes.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from okd_release.image.config import ImageConfig
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.image.manifest import build_image_manifest
 from okd_release.stores import RegistryStore
-from tests.conftest import Result
+from tests.conftest import Result, run_cli
 from tests.faultproxy import FaultPlan
 
 DIGEST = "sha256:" + "b" * 64
@@ -55,13 +60,6 @@ def _environment() -> dict[str, str]:
     """No credentials or home of the developer's."""
     environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
     return {**environment, "HOME": "/nonexistent-home"}
-
-
-def run_cli(*args: str) -> Result:
-    """`okd-release ARGS` as its own process: what a user sees, tracebacks and exit status included."""
-    completed = subprocess.run([sys.executable, "-m", "okd_release", *args], capture_output=True, text=True,
-                               env=_environment(), timeout=120)
-    return Result(completed.returncode, completed.stdout, completed.stderr)
 
 
 @pytest.fixture(scope="module")
