@@ -8,6 +8,7 @@ to docs/man/. A help text's plain paragraphs become the DESCRIPTION, its `\\b` p
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -28,14 +29,16 @@ def _paragraphs(help_text: str) -> tuple[list[str], list[str]]:
     description: list[str] = []
     examples: list[str] = []
     for block in help_text.split("\n\n"):
-        lines = block.strip("\n").split("\n")
+        # rstrip: Python 3.13 dedents docstrings itself and leaves the closing line's indent, 3.11 does not
+        lines = block.rstrip().strip("\n").split("\n")
         if lines and lines[0].strip() == VERBATIM:
             lines = lines[1:]
             if examples or (lines and lines[0].strip() == "Examples:"):
                 if examples:
                     examples.append("")
-                examples.extend("" if line.strip() == VERBATIM else line[2:] if line.startswith("  ") else line
-                                for line in lines if line.strip() != "Examples:")
+                # each block dedented on its own: how much indent a docstring keeps depends on the Python version
+                body = ["" if line.strip() == VERBATIM else line for line in lines if line.strip() != "Examples:"]
+                examples.extend(textwrap.dedent("\n".join(body)).split("\n"))
                 continue
             description.append("\n".join(lines))
         elif block.strip():
