@@ -311,20 +311,20 @@ def test_the_answer_to_a_streamed_upload_has_a_deadline_once_the_body_is_sent(ho
 
 
 def test_a_large_upload_gives_the_registry_time_to_verify_it(hostile) -> None:
-    blob = os.urandom(8 * 1024 * 1024)  # at VERIFY_RATE (4 MiB/s): two seconds on top of the deadline
+    blob = os.urandom(16 * 1024 * 1024)  # at VERIFY_RATE (4 MiB/s): four seconds on top of the deadline
 
     def route(handler: HostileHandler) -> None:
         if handler.command == "POST":
             handler.answer(202, b"", {"Location": "/v2/okd/app/blobs/uploads/1"})
         elif handler.command == "PUT":
             assert handler.body == blob
-            time.sleep(1.5)  # reading the blob back from slow storage to check its digest
+            time.sleep(2.5)  # reading the blob back from slow storage: longer than the deadline alone allows
             handler.answer(201, b"", {"Docker-Content-Digest": digests.of(blob)})
         else:
             _v2_ok(handler) or handler.answer(404)
 
     server = hostile(route)
-    options = RegistryOptions(insecure=True, retry=FAST, request_deadline=0.5)
+    options = RegistryOptions(insecure=True, retry=FAST, request_deadline=1.0)
     with Registries(options, CredentialStore()) as registries:
         registries.client(server.host).upload_blob("okd/app", digests.of(blob), [blob], len(blob))
     assert [seen.method for seen in server.seen if seen.path != "/v2/"] == ["POST", "PUT"]
