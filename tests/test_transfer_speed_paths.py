@@ -124,21 +124,29 @@ def _tagged(registry: localregistry.LocalRegistry, tag: str) -> str | None:
     return found.digest if found else None
 
 
+def _remirror_through_a_proxy(registry: localregistry.LocalRegistry, target: str,
+                              components: list[Component]) -> tuple[TransferSummary, Recorder]:
+    """Mirror `components` again into `target`, reading the source through a proxy: the summary, and what was
+    asked of the source."""
+    source_proxy = start_proxy(registry.host)
+    read = Recorder()
+    source_proxy.hooks.append(read)
+    try:
+        with _session() as registries:
+            summary = Transfer(4).run(_copies(registries, source_proxy.host, target, components))
+    finally:
+        source_proxy.shutdown()
+        source_proxy.server_close()
+    return summary, read
+
+
 # -- re-mirror ---------------------------------------------------------------------------------------
 def test_remirror_into_a_complete_target_asks_one_head_per_tag_and_nothing_else(source, target) -> None:
     registry, components = source
     _, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
     recorder.clear()
-    source_proxy = start_proxy(registry.host)
-    read = Recorder()
-    source_proxy.hooks.append(read)
-    try:
-        with _session() as registries:
-            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
-    finally:
-        source_proxy.shutdown()
-        source_proxy.server_close()
+    summary, read = _remirror_through_a_proxy(registry, proxy.host, components)
     assert summary.images_present == summary.images == len(components) and summary.images_failed == []
     assert summary.blobs_copied == summary.blobs_skipped == summary.blobs_total == 0  # no manifest was read
     assert summary.digests == {c.name: c.digest for c in components}
@@ -156,15 +164,7 @@ def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) 
         registries.client(target_registry.host).put_manifest(
             "speed/mirror", moved.name, other.manifest.raw.data, other.manifest.raw.media_type)
     recorder.clear()
-    source_proxy = start_proxy(registry.host)
-    read = Recorder()
-    source_proxy.hooks.append(read)
-    try:
-        with _session() as registries:
-            summary = Transfer(4).run(_copies(registries, source_proxy.host, proxy.host, components))
-    finally:
-        source_proxy.shutdown()
-        source_proxy.server_close()
+    summary, read = _remirror_through_a_proxy(registry, proxy.host, components)
     assert summary.images_present == len(components) - 1
     assert read.matching("GET", "/manifests/") == [f"/v2/speed/content/manifests/{moved.digest}"]
     assert recorder.matching("PUT", "/manifests/") == [_tag_path(moved)]
