@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -136,7 +137,7 @@ def _checked(check: Callable[[object, str], str], value: str, what: str, where: 
         raise UnsafeName(f"{where} is invalid at {path}: {error}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TagPolicy:
     """What else a tag of an ImageStream carries, kept as the input had it (oc copies the tag)."""
 
@@ -150,15 +151,19 @@ class TagPolicy:
         imports = tag.import_policy or TagImportPolicyDocument()
         policy = {key: value for key, value in (("insecure", imports.insecure), ("scheduled", imports.scheduled),
                                                 ("importMode", imports.import_mode)) if value}
-        return cls(tag.reference, tag.generation, policy, tag.reference_policy.type if tag.reference_policy else "")
+        made = cls(tag.reference, tag.generation, policy, tag.reference_policy.type if tag.reference_policy else "")
+        return NO_POLICY if made == NO_POLICY else made  # most tags: one shared, not one each
 
 
 NO_POLICY = TagPolicy()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageTag:
-    """One component of a release: `name` pointing at `pullspec`, with build annotations."""
+    """One component of a release: `name` pointing at `pullspec`, with build annotations.
+
+    A release of thousands of images holds one per image for as long as it is open, hence slots.
+    """
 
     name: str
     pullspec: str
@@ -306,8 +311,10 @@ def _go_value(value: Any) -> Any:
 class Payload:
     """The contents of /release-manifests/: image-references, release-metadata and the manifests.
 
-    `raw` holds image-references and release-metadata exactly as read from a release (empty for a payload
-    being built, whose files are encoded as oc encodes them); `mtimes` the manifests' modification times
+    `raw` is image-references and release-metadata exactly as read from a release (empty for a payload
+    being built, whose files are encoded as oc encodes them); `packed` holds them compressed, as they are
+    rarely read again (`files()`) while the parsed image-references are used throughout: a release of
+    thousands of images would otherwise hold every image twice. `mtimes` the manifests' modification times
     (seconds since the epoch, from the operator images' layers: oc keeps them in the payload layer), and
     `newest` the newest time of every file oc read from the operators (their image-references too), which
     dates the directory, image-references and release-metadata (None: the newest of `mtimes`).
@@ -316,7 +323,7 @@ class Payload:
     image_references: ImageStream
     metadata: ReleaseMetadata | None
     manifests: dict[str, bytes]
-    raw: dict[str, bytes] = field(default_factory=dict)
+    packed: dict[str, bytes] = field(default_factory=dict, repr=False)
     mtimes: dict[str, float] = field(default_factory=dict)
     newest: float | None = None
 
@@ -324,11 +331,16 @@ class Payload:
     def version(self) -> str:
         return self.metadata.version if self.metadata else self.image_references.name
 
+    @property
+    def raw(self) -> dict[str, bytes]:
+        return {name: zlib.decompress(data) for name, data in self.packed.items()}
+
     def files(self) -> dict[str, bytes]:
         """Every file of release-manifests by name, as `new` writes them."""
-        files = {IMAGE_REFERENCES: self.raw.get(IMAGE_REFERENCES) or self.image_references.encode()}
+        raw = self.raw
+        files = {IMAGE_REFERENCES: raw.get(IMAGE_REFERENCES) or self.image_references.encode()}
         if self.metadata:
-            files[RELEASE_METADATA] = self.raw.get(RELEASE_METADATA) or self.metadata.encode()
+            files[RELEASE_METADATA] = raw.get(RELEASE_METADATA) or self.metadata.encode()
         files.update(self.manifests)
         return files
 
@@ -359,5 +371,5 @@ class Payload:
                 names.check_path_component(name, "manifest file name")
             except UnsafeName as error:
                 raise UnsafeName(f"release-manifests of {where}: {error}") from None
-        raw = {name: files[name] for name in (IMAGE_REFERENCES, RELEASE_METADATA) if name in files}
-        return cls(references, metadata, manifests, raw)
+        packed = {name: zlib.compress(files[name]) for name in (IMAGE_REFERENCES, RELEASE_METADATA) if name in files}
+        return cls(references, metadata, manifests, packed)
