@@ -83,12 +83,19 @@ def load_yaml_all(data: bytes | str, what: str, error: type[OkdReleaseError]) ->
 
 
 def decode_json_or_yaml(data: bytes | str, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
-    """JSON when `data` is JSON (the payload's own files), else YAML (files people write)."""
+    """JSON when `data` is JSON (the payload's own files), else YAML (files people write).
+
+    JSON is decoded straight into `kind`, never into plain data first: a release's image-references of
+    thousands of images would otherwise be held a second time, as dicts and lists, while it is read.
+    """
+    _built(kind)
     try:
-        document = msgspec.json.decode(data)
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as problem:  # JSON, but not a `kind`
+        raise error(_invalid(what, problem)) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        document = load_yaml(data, what, error)
-    return convert(document, kind, what, error)
+        pass
+    return convert(load_yaml(data, what, error), kind, what, error)
 
 
 def _invalid(what: str, problem: msgspec.ValidationError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -183,6 +184,12 @@ class ImageTag:
         return value
 
 
+def _annotations(annotations: dict[str, str] | None) -> dict[str, str]:
+    """A tag's annotations, their names interned: every tag of a release has the same few (the build's commit,
+    ref and source), which would otherwise be held once per image."""
+    return {sys.intern(key): value for key, value in annotations.items()} if annotations else {}
+
+
 @dataclass(frozen=True)
 class StreamStatus:
     """An ImageStream's status: its repositories, and the images its tags were imported as (an input of `new -f`)."""
@@ -238,7 +245,7 @@ class ImageStream:
             source = entry.source or ObjectReferenceDocument(name="")
             if source.kind != "DockerImage" or not source.name:
                 raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
-            tags.append(ImageTag(name, source.name, dict(entry.annotations or {}), TagPolicy.of(entry)))
+            tags.append(ImageTag(name, source.name, _annotations(entry.annotations), TagPolicy.of(entry)))
         metadata = document.metadata or ObjectMetaDocument()
         if metadata.name:
             _checked(names.check_tag, metadata.name, "release name", where, "$.metadata.name")
