@@ -433,7 +433,7 @@ def test_copies_made_as_they_are_asked_for_are_held_no_longer_than_the_window_ho
 
         def __iter__(self) -> Iterator[ImageCopy]:
             for number, component in enumerate(components):
-                gc.collect()  # what is only garbage (a cycle of callbacks) is not held
+                gc.collect()  # what is garbage is not held (a caught error's frames can form a cycle)
                 seen.append(len(alive))
                 copy = ImageCopy(component.name, self.origin, component.digest, self.mirror, (component.name,))
                 alive.add(number)

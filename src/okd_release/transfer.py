@@ -517,7 +517,10 @@ class Transfer:
         copy = image.copy
         target = copy.target
         try:
-            for future in image.waited:
+            # the blob futures' callbacks refer to this image: once it lets go of them, no cycle holds it, and
+            # it is freed as soon as it is done rather than at the next full collection
+            waited, image.waited = image.waited, []
+            for future in waited:
                 future.result()
             for child in image.children:
                 if not image.present:
