@@ -47,6 +47,19 @@ def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdRele
         raise error(f"{what} is not valid JSON (nested too deeply)") from None
 
 
+def decode_json_part(data: bytes | msgspec.Raw, kind: type[T], what: str, error: type[OkdReleaseError], at: str) -> T:
+    """A part of a larger JSON document (a `msgspec.Raw` of it), decoded into `kind`; `at` is its path in the
+    document (`$.spec.tags[3]`), so that a problem's path is told from the document's root, as `decode_json`'s."""
+    _built(kind)
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as problem:
+        message, _, inner = str(problem).partition(" - at `$")
+        raise error(_invalid(what, msgspec.ValidationError(f"{message} - at `{at}{inner or '`'}"))) from None
+    except RecursionError:
+        raise error(f"{what} is not valid JSON (nested too deeply)") from None
+
+
 def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """An already decoded value (from YAML, or a part of a larger document) validated into `kind`."""
     _built(kind)

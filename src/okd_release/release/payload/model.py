@@ -6,14 +6,14 @@ import math
 import re
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
 from okd_release import names
-from okd_release.documents import decode_json, decode_json_or_yaml
+from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_part
 from okd_release.errors import PayloadError, UnsafeName
 from okd_release.image import gojson
 from okd_release.image.layer import LayerEntry
@@ -117,6 +117,21 @@ class ImageStreamDocument(msgspec.Struct, frozen=True, rename={"api_version": "a
     api_version: str = ""
     metadata: ObjectMetaDocument | None = None
     spec: ImageStreamSpecDocument | None = None
+    status: ImageStreamStatusDocument | None = None
+
+
+class _SpecParts(msgspec.Struct, frozen=True):
+    tags: list[msgspec.Raw] | None = None
+
+
+class _StreamParts(msgspec.Struct, frozen=True, rename={"api_version": "apiVersion"}):
+    """image-references as JSON has it, each tag left undecoded (a slice of the input) until it is read: a
+    release of thousands of images is never held as a document of them beside the tags made of it."""
+
+    kind: str = ""
+    api_version: str = ""
+    metadata: ObjectMetaDocument | None = None
+    spec: _SpecParts | None = None
     status: ImageStreamStatusDocument | None = None
 
 
@@ -236,11 +251,20 @@ class ImageStream:
     def parse(cls, data: bytes | str, where: str = IMAGE_REFERENCES) -> ImageStream:
         """JSON (a payload's image-references) or YAML (a file given to `new`); every name checked: each
         becomes part of a tag (`<version>-<arch>-<name>`) when the release is mirrored."""
-        document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
+        document: ImageStreamDocument | _StreamParts
+        try:
+            document = msgspec.json.decode(data, type=_StreamParts)
+            parts = (document.spec.tags if document.spec else None) or []
+            entries: Iterable[TagDocument] = (
+                decode_json_part(part, TagDocument, where, PayloadError, f"$.spec.tags[{number}]")
+                for number, part in enumerate(parts))
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # YAML, or a problem told as before
+            document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
+            entries = (document.spec.tags if document.spec else None) or []
         if document.kind != "ImageStream":
             raise PayloadError(f"{where} is not an ImageStream")
         tags = []
-        for number, entry in enumerate((document.spec.tags if document.spec else None) or []):
+        for number, entry in enumerate(entries):
             name = _checked(names.check_tag, entry.name, "component name", where, f"$.spec.tags[{number}].name")
             source = entry.source or ObjectReferenceDocument(name="")
             if source.kind != "DockerImage" or not source.name:
