@@ -93,7 +93,8 @@ class TransferSummary:
 
     `images_present` counts the images found complete at the target (every tag already naming the source's
     digest) and skipped unread: their blobs are in none of the blob counts, which cover the images read.
-    For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy.
+    For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy. `digests` maps each
+    image's name to the digest it was pushed as (kept only when the transfer is asked to: see Transfer).
     """
 
     images: int = 0
@@ -178,6 +179,9 @@ class Transfer:
     child of a kept manifest list by digest, and an image without tags by digest (from the worker threads,
     one call at a time; also for an image already at the target, whose tags are put again, and for a complete
     image, of its tags or its digest, though nothing is put).
+
+    `keep_digests`: record each image's digest in `summary.digests`; a caller that learns them from `pushed`
+    (a mirror of thousands of images) passes False, and the transfer keeps nothing per image it is done with.
 
     The progress listener's `planned` is told the number of images at the start, and again with the blobs
     and bytes known so far each time an image's manifests add some: the totals grow as the window moves on.
