@@ -222,3 +222,18 @@ def test_manifest_list_release_is_mirrored_whole_or_filtered(sample_release, sec
     assert filtered["releaseTarget"].endswith(":4.15.0-arm-x86_64")
     copy = read_release(filtered["releaseTarget"])
     assert copy.digest == arm_raw.digest and copy.index is None
+
+
+def test_the_plan_makes_each_copy_as_it_is_asked_for_the_same_every_time(sample_release, second_registry,
+                                                                          plain_registries) -> None:
+    from okd_release.release.mirror.plan import MirrorOptions, plan_mirror
+
+    plan = plan_mirror(plain_registries, MirrorOptions(from_=sample_release.release, to=f"{second_registry.host}/plan/okd"))
+    copies = list(plan.copies)
+    names = [tag.name for tag in read_release(sample_release.release).payload.image_references.tags]
+    assert [copy.name for copy in copies] == ["release", *names] and len(plan.copies) == len(copies)
+    assert [plan.copies[index] for index in range(len(copies))] == copies == list(plan.copies)
+    assert plan.copies[-1] == copies[-1] and copies[1].tags == (f"{sample_release.version}-x86_64-{names[0]}",)
+    assert copies[1].source is copies[-1].source  # one endpoint for the components of one repository
+    with pytest.raises(IndexError):
+        plan.copies[len(copies)]

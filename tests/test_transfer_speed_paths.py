@@ -6,6 +6,7 @@ connections, and `info` starts without rich."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import http.client
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,6 +413,43 @@ def test_no_more_images_than_the_window_are_read_while_their_blobs_are_held(sour
     summary = outcome[0]
     assert isinstance(summary, TransferSummary) and summary.images_failed == []
     assert sorted(read.matching("GET", "/manifests/")) == sorted(f"/v2/speed/content/manifests/{c.digest}" for c in components)
+
+
+def test_copies_made_as_they_are_asked_for_are_held_no_longer_than_the_window_holds_them(source, target) -> None:
+    """A collection that makes its copies as it is iterated (a mirror plan's): the transfer takes each in
+    when the window has room and keeps none it is done with, so no more than the window's are ever alive."""
+    registry, components = source
+    target_registry, proxy, _ = target
+    alive: set[int] = set()
+    seen: list[int] = []  # how many copies were alive as each new one was asked for
+
+    class Made:
+        def __init__(self, registries: Registries) -> None:
+            self.origin = Endpoint(RegistryStore(registries.client(registry.host)), "speed/content")
+            self.mirror = Endpoint(RegistryStore(registries.client(proxy.host)), "speed/lazy")
+
+        def __len__(self) -> int:
+            return len(components)
+
+        def __iter__(self) -> Iterator[ImageCopy]:
+            for number, component in enumerate(components):
+                gc.collect()  # what is garbage is not held (a caught error's frames can form a cycle)
+                seen.append(len(alive))
+                copy = ImageCopy(component.name, self.origin, component.digest, self.mirror, (component.name,))
+                alive.add(number)
+                weakref.finalize(copy, alive.discard, number)
+                yield copy
+                del copy
+
+    with _session() as registries:
+        summary = Transfer(4, window=2, keep_digests=False).run(Made(registries))
+    assert summary.images == len(components) and summary.images_failed == []
+    assert summary.digests == {}  # nothing kept per image, when asked not to
+    assert len(seen) == 2 * len(components)  # counted once for its targets, then taken in one at a time
+    assert max(seen) <= 3  # the window's two, and one whose worker is still returning from its last push
+    with _session() as registries:
+        client = registries.client(target_registry.host)
+        assert all(client.head_manifest("speed/lazy", c.name).digest == c.digest for c in components)
 
 
 # -- the blob path -------------------------------------------------------------------------------------

@@ -47,6 +47,19 @@ def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdRele
         raise error(f"{what} is not valid JSON (nested too deeply)") from None
 
 
+def decode_json_part(data: bytes | msgspec.Raw, kind: type[T], what: str, error: type[OkdReleaseError], at: str) -> T:
+    """A part of a larger JSON document (a `msgspec.Raw` of it), decoded into `kind`; `at` is its path in the
+    document (`$.spec.tags[3]`), so that a problem's path is told from the document's root, as `decode_json`'s."""
+    _built(kind)
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as problem:
+        message, _, inner = str(problem).partition(" - at `$")
+        raise error(_invalid(what, msgspec.ValidationError(f"{message} - at `{at}{inner or '`'}"))) from None
+    except RecursionError:
+        raise error(f"{what} is not valid JSON (nested too deeply)") from None
+
+
 def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """An already decoded value (from YAML, or a part of a larger document) validated into `kind`."""
     _built(kind)
@@ -83,12 +96,19 @@ def load_yaml_all(data: bytes | str, what: str, error: type[OkdReleaseError]) ->
 
 
 def decode_json_or_yaml(data: bytes | str, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
-    """JSON when `data` is JSON (the payload's own files), else YAML (files people write)."""
+    """JSON when `data` is JSON (the payload's own files), else YAML (files people write).
+
+    JSON is decoded straight into `kind`, never into plain data first: a release's image-references of
+    thousands of images would otherwise be held a second time, as dicts and lists, while it is read.
+    """
+    _built(kind)
     try:
-        document = msgspec.json.decode(data)
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as problem:  # JSON, but not a `kind`
+        raise error(_invalid(what, problem)) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        document = load_yaml(data, what, error)
-    return convert(document, kind, what, error)
+        pass
+    return convert(load_yaml(data, what, error), kind, what, error)
 
 
 def _invalid(what: str, problem: msgspec.ValidationError) -> str:

@@ -24,7 +24,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -93,7 +93,8 @@ class TransferSummary:
 
     `images_present` counts the images found complete at the target (every tag already naming the source's
     digest) and skipped unread: their blobs are in none of the blob counts, which cover the images read.
-    For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy.
+    For a dry run, `blobs_missing` and `bytes_missing` say what a real run would copy. `digests` maps each
+    image's name to the digest it was pushed as (kept only when the transfer is asked to: see Transfer).
     """
 
     images: int = 0
@@ -179,6 +180,9 @@ class Transfer:
     one call at a time; also for an image already at the target, whose tags are put again, and for a complete
     image, of its tags or its digest, though nothing is put).
 
+    `keep_digests`: record each image's digest in `summary.digests`; a caller that learns them from `pushed`
+    (a mirror of thousands of images) passes False, and the transfer keeps nothing per image it is done with.
+
     The progress listener's `planned` is told the number of images at the start, and again with the blobs
     and bytes known so far each time an image's manifests add some: the totals grow as the window moves on.
     """
@@ -194,6 +198,7 @@ class Transfer:
         pushed: Callable[[Endpoint, str, str], None] | None = None,
         platform_filter: Callable[[Platform | None], bool] | None = None,
         window: int | None = None,
+        keep_digests: bool = True,
     ) -> None:
         self.max_per_registry = max(1, max_per_registry)
         self.progress = progress or SilentProgress()
@@ -204,6 +209,7 @@ class Transfer:
         self.retry = retry or RetryPolicy()
         self.dry_run = dry_run
         self.window = window
+        self.keep_digests = keep_digests
         self.summary = TransferSummary()
         self.retries = RetryCounter(parent=retries)  # this transfer's own redone streams and manifest pushes
         self._session_retries = retries
@@ -214,7 +220,7 @@ class Transfer:
         self._limits: dict[str, threading.Semaphore] = {}
         self._cancelled = threading.Event()
         self._fatal: TargetUnwritable | None = None
-        self._blobs: dict[BlobKey, BlobState] = {}
+        self._blobs: dict[tuple[str, str], dict[BlobKey, BlobState]] = {}  # per target (store, repository)
         self._skipping = not dry_run  # whether complete images are skipped (a dry run reports every image's blobs)
         self._last: list[_Image] = []  # `after_all` images whose blobs are in, for the driving thread to push
 
@@ -290,31 +296,42 @@ class Transfer:
     def _skip(self, copy: ImageCopy) -> None:
         with self._lock:
             self.summary.images_present += 1
-            self.summary.digests[copy.name] = copy.source_ref
+            if self.keep_digests:
+                self.summary.digests[copy.name] = copy.source_ref
         if self.dry_run:
             return
         for reference in copy.tags or (copy.source_ref,):
             self._tell(copy.target, reference, copy.source_ref)
         self.progress.image_done(copy.name, True)
 
+    def _blobs_at(self, target: Endpoint) -> dict[BlobKey, BlobState]:
+        """The states of the blobs met at one target (under the lock)."""
+        at = (target.store.key, target.repository)
+        table = self._blobs.get(at)
+        if table is None:
+            table = self._blobs[at] = {}
+        return table
+
     def _meet(self, image: _Image) -> list[BlobKey]:
         """Note the blobs of an image the window takes in (under the lock); the keys it is the first to need
         checked (of an image the target lacks, and not verified or claimed yet), which the caller claims."""
-        target, claimed = image.copy.target, []
+        table, claimed = self._blobs_at(image.copy.target), []
         for blob in image.blobs():
-            key = _blob_key(target, blob)
-            state = self._blobs.get(key, UNSEEN)
+            key = blob_key(blob.digest)
+            state = table.get(key, UNSEEN)
             if state is UNSEEN:
                 self.summary.blobs_total += 1
                 self.summary.bytes_total += blob.size
                 if image.present:
-                    self._blobs[key] = blob.size
+                    table[key] = blob.size
             if not image.present and (state is UNSEEN or isinstance(state, int)) and key not in claimed:
                 claimed.append(key)
         return claimed
 
     # -- execution ---------------------------------------------------------------------------------
-    def run(self, copies: list[ImageCopy]) -> TransferSummary:
+    def run(self, copies: Collection[ImageCopy]) -> TransferSummary:
+        """Copy `copies`: counted, its targets gathered, then taken in one at a time as the window moves on, so
+        a collection that makes its copies as it is iterated (a mirror plan's) never has them all at once."""
         started, retries_before = time.monotonic(), self._retry_count()
         self.summary.images = len(copies)
         self._tell_planned()
@@ -327,10 +344,19 @@ class Transfer:
                 def copying(copy: ImageCopy) -> Future[None]:
                     return self._start(pool, copy, lambda image, done: self._copy(pool, image, done))
 
-                self._through_window((c for c in copies if not c.after_all), copying, window)
+                last: list[ImageCopy] = []  # `after_all` images (a release each): a few
+
+                def others() -> Iterator[ImageCopy]:
+                    for copy in copies:
+                        if copy.after_all:
+                            last.append(copy)
+                        else:
+                            yield copy
+
+                self._through_window(others(), copying, window)
                 # the release last: its blobs only now, and its manifest only once every other image is complete
-                self._through_window((c for c in copies if c.after_all), copying, window)
-                order = {id(copy): index for index, copy in enumerate(copies)}
+                self._through_window(last, copying, window)
+                order = {id(copy): index for index, copy in enumerate(last)}
                 for image in sorted(self._last, key=lambda i: order[id(i.copy)]):
                     self._push_last(image)
         if not self.dry_run:
@@ -340,13 +366,13 @@ class Transfer:
         self.summary.seconds = time.monotonic() - started
         if self.summary.images_failed and not self.dry_run:
             raise IncompleteTransfer(
-                f"{len(self.summary.images_failed)} of {len(copies)} images failed: {self.summary.errors[0]}"
+                f"{len(self.summary.images_failed)} of {self.summary.images} images failed: {self.summary.errors[0]}"
                 + (f" (and {len(self.summary.errors) - 1} more)" if len(self.summary.errors) > 1 else ""),
                 self.summary,
             )
         return self.summary
 
-    def measure(self, copies: list[ImageCopy]) -> TransferSummary:
+    def measure(self, copies: Collection[ImageCopy]) -> TransferSummary:
         """What a run would have to copy, nothing written: like a dry run, but an image complete at the target
         (see the class) is skipped unread, so `blobs_missing` and `bytes_missing` are exact while the totals
         cover only the images read. For a check of free space before a run."""
@@ -398,17 +424,18 @@ class Transfer:
         target = image.copy.target
         with self._lock:
             claimed = self._meet(image)
+            table = self._blobs_at(target)
             for key in claimed:
-                self._blobs[key] = None
+                table[key] = None
         self._tell_planned()
-        sizes = {_blob_key(target, blob): blob.size for blob in image.blobs()}
+        blobs = {blob_key(blob.digest): blob for blob in image.blobs()}
         for key in claimed:
             with self._limit(target.store):
-                present = target.store.blob_size(target.repository, key[2]) is not None
+                present = target.store.blob_size(target.repository, blobs[key].digest) is not None
             if not present:
                 with self._lock:
                     self.summary.blobs_missing += 1
-                    self.summary.bytes_missing += sizes[key]
+                    self.summary.bytes_missing += blobs[key].size
         done.set_result(None)
 
     def _copy(self, pool: ThreadPoolExecutor, image: _Image, done: Future[None]) -> None:
@@ -417,21 +444,22 @@ class Transfer:
         `after_all` image is left for the driving thread to push instead."""
         target = image.copy.target
         started: list[tuple[BlobKey, Future[str]]] = []
-        blobs = {_blob_key(target, blob): blob for blob in image.blobs()}
+        blobs = {blob_key(blob.digest): blob for blob in image.blobs()}
         with self._lock:
             claimed = self._meet(image)
+            table = self._blobs_at(target)
             if not image.present:
                 for key in blobs:
-                    state = self._blobs.get(key)
+                    state = table.get(key)
                     if key in claimed:
                         state = pool.submit(self._copy_blob, image.copy.source, target, blobs[key])
-                        self._blobs[key] = state
+                        table[key] = state
                         started.append((key, state))
                     if isinstance(state, Future) and state not in image.waited:
                         image.waited.append(state)
         self._tell_planned()
         for key, future in started:  # outside the lock: a callback on a finished future runs at once
-            future.add_done_callback(functools.partial(self._blob_finished, key))
+            future.add_done_callback(functools.partial(self._blob_finished, table, key))
         remaining = [len(image.waited)]
 
         def push() -> None:
@@ -459,19 +487,20 @@ class Transfer:
         for future in image.waited:
             future.add_done_callback(blob_done)
 
-    def _blob_finished(self, key: BlobKey, future: Future[str]) -> None:
+    def _blob_finished(self, table: dict[BlobKey, BlobState], key: BlobKey, future: Future[str]) -> None:
         """A blob verified present is kept only as such; a failed one keeps its future, so that every image
         that needs it fails with its error and it is not tried again."""
         if not future.cancelled() and future.exception() is None:
             with self._lock:
-                self._blobs[key] = None
+                table[key] = None
 
     def _count_present_only(self) -> None:
         """Blobs that only images the target already has named: present, though never checked."""
         with self._lock:
-            present = [(key, size) for key, size in self._blobs.items() if isinstance(size, int)]
+            present = [(key, size) for table in self._blobs.values() for key, size in table.items()
+                       if isinstance(size, int)]
         for key, size in present:
-            self._count("skipped", key[2], size)
+            self._count("skipped", blob_digest(key), size)
 
     def _tell_planned(self) -> None:
         with self._planning:
@@ -492,7 +521,10 @@ class Transfer:
         copy = image.copy
         target = copy.target
         try:
-            for future in image.waited:
+            # the blob futures' callbacks refer to this image: once it lets go of them, no cycle holds it, and
+            # it is freed as soon as it is done rather than at the next full collection
+            waited, image.waited = image.waited, []
+            for future in waited:
                 future.result()
             for child in image.children:
                 if not image.present:
@@ -510,8 +542,9 @@ class Transfer:
             self._fail(copy.name, str(error))
             self.progress.image_done(copy.name, False)
             return
-        with self._lock:
-            self.summary.digests[copy.name] = image.top.digest
+        if self.keep_digests:
+            with self._lock:
+                self.summary.digests[copy.name] = image.top.digest
         self.progress.image_done(copy.name, True)
 
     def _tell(self, target: Endpoint, reference: str, digest: str) -> None:
@@ -698,12 +731,24 @@ class Transfer:
         pool.shutdown(wait=True)
 
 
-BlobKey = tuple[str, str, str]
-"""A blob at a target: (store key, repository, digest); each is copied or checked once per transfer."""
+BlobKey = bytes
+"""A blob at one target, by its digest as raw bytes (a sha256 digest's 32 bytes, any other digest's text
+encoded): each is copied or checked once per target and transfer. A transfer of thousands of images keeps
+one per distinct blob, so it is kept small (a sha256 digest's text is over twice the size)."""
+
+_SHA256 = "sha256:"
 
 
-def _blob_key(target: Endpoint, blob: Descriptor) -> BlobKey:
-    return (target.store.key, target.repository, blob.digest)
+def blob_key(digest: str) -> BlobKey:
+    if digest.startswith(_SHA256) and len(digest) == 71 and digest.islower():
+        with contextlib.suppress(ValueError):
+            return bytes.fromhex(digest[7:])
+    return digest.encode()
+
+
+def blob_digest(key: BlobKey) -> str:
+    """The digest `blob_key` made `key` of."""
+    return _SHA256 + key.hex() if len(key) == 32 else key.decode()
 
 
 @dataclass

@@ -127,8 +127,8 @@ def mirror_command(release: str | None, from_: tuple[str, ...], from_file: str |
             as registries:
         if to_mirror:
             plan = plan_mirror(registries, options)
-            for copy in plan.copies:
-                source = (str(references.parse(options.from_)) if copy is plan.copies[0] and copy.name == "release"
+            for index, copy in enumerate(plan.copies):
+                source = (str(references.parse(options.from_)) if index == 0 and copy.name == "release"
                           and options.from_ and not options.more_from else
                           f"{copy.source.store.reference_name(copy.source.repository)}@{copy.source_ref}")
                 target = copy.target.store.reference_name(copy.target.repository)

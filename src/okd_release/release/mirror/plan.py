@@ -14,7 +14,7 @@ import dataclasses
 import platform as host
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from okd_release.release.mirror.differential import (
 )
 from okd_release.release.mirror.instructions import MirrorSource, mirror_sources
 from okd_release.release.mirror.space import run_with_space_check
+from okd_release.release.payload.model import ImageTag
 from okd_release.release.payload.source import ReleaseImage, open_release
 from okd_release.release.signatures.release import (
     SignatureCheck,
@@ -116,7 +117,7 @@ class MirrorResult:
 
     Attributes:
         release: the release that was mirrored.
-        copies: one `ImageCopy` per image (the release first), in plan order.
+        copies: one `ImageCopy` per image (the release first), in plan order (see `PlannedCopies`).
         summary: counts of images, blobs and bytes (for a dry run: what is missing).
         release_target: where the release image now is (`TO:<version>-<arch>` or `to_release_image`).
         sources: the repository mirrors for ImageContentSourcePolicy / ImageDigestMirrorSet (none on disk).
@@ -130,7 +131,7 @@ class MirrorResult:
     """
 
     release: ReleaseImage
-    copies: list[ImageCopy]
+    copies: Sequence[ImageCopy]
     summary: TransferSummary
     release_target: str
     sources: list[MirrorSource] = field(default_factory=list)
@@ -153,7 +154,7 @@ class MirrorPlan:
     """What `plan_mirror` decided: the release, one copy per image, and what the result will be called."""
 
     release: ReleaseImage
-    copies: list[ImageCopy]
+    copies: PlannedCopies
     release_target: str
     sources: list[MirrorSource]
     update_image: str
@@ -162,6 +163,47 @@ class MirrorPlan:
     platform_filter: PlatformPattern | None
     origin: str
     others: tuple[MirrorPlan, ...] = ()
+
+
+class PlannedCopies(Sequence[ImageCopy]):
+    """A plan's copies, in order: each release's own (none with --skip-release-image) and then one per
+    component of its image-references, made as they are asked for.
+
+    The payload's tags are the plan: a mirror of thousands of images holds an `ImageCopy` only while the
+    transfer works on it, not one per image for the whole run. Each component's copy is made the same way
+    every time (its source endpoint is shared by the components of one repository).
+    """
+
+    def __init__(self, parts: tuple[tuple[tuple[ImageCopy, ...], tuple[ImageTag, ...], Callable[[ImageTag], ImageCopy]], ...]):
+        self._parts = parts
+        self._length = sum(len(first) + len(tags) for first, tags, _ in parts)
+
+    @classmethod
+    def chain(cls, plans: Sequence[PlannedCopies]) -> PlannedCopies:
+        """The copies of several plans, one after the other."""
+        return cls(tuple(part for plan in plans for part in plan._parts))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[ImageCopy]:
+        for first, tags, make in self._parts:
+            yield from first
+            for tag in tags:
+                yield make(tag)
+
+    def __getitem__(self, index: int) -> ImageCopy:  # type: ignore[override]  # no slices: a plan is iterated
+        position = index + self._length if index < 0 else index
+        if not 0 <= position < self._length:
+            raise IndexError(index)
+        for first, tags, make in self._parts:
+            if position < len(first):
+                return first[position]
+            position -= len(first)
+            if position < len(tags):
+                return make(tags[position])
+            position -= len(tags)
+        raise IndexError(index)  # pragma: no cover - the length covers every part
 
 
 class MirrorIndexDocument(msgspec.Struct, frozen=True):
@@ -354,7 +396,7 @@ def _plan_several(registries: Registries, options: MirrorOptions, texts: list[st
     first = plans[0]
     sources = {source.source for plan in plans for source in plan.sources}
     mirrors = list(first.sources[0].mirrors) if first.sources else []
-    return dataclasses.replace(first, copies=[copy for plan in plans for copy in plan.copies],
+    return dataclasses.replace(first, copies=PlannedCopies.chain([plan.copies for plan in plans]),
                                sources=mirror_sources(sources, mirrors), others=tuple(plans[1:]))
 
 
@@ -385,7 +427,7 @@ def _plan_one(registries: Registries, options: MirrorOptions, into: tuple[ImageS
                else None)
     release_digest = release.image.digest if pattern and release.image else release.digest
     update_image = f"{target.repository if target.is_file else target.name}:{tag}"
-    copies: list[ImageCopy] = []
+    copies: list[ImageCopy] = []  # the release's
     release_target = f"{target.name}:{tag}"
     prefixes = [options.to] if options.to else []
     if options.to_release_image:
@@ -399,18 +441,24 @@ def _plan_one(registries: Registries, options: MirrorOptions, into: tuple[ImageS
     elif not options.skip_release_image:
         copies.append(ImageCopy("release", release_source, release_digest, destination, (tag,), after_all=True))
     known: dict[str, Endpoint] = {}
-    for image in release.payload.image_references.tags:
+
+    def component(image: ImageTag) -> ImageCopy:
         digest = references.parse(image.pullspec).digest
         if not digest:
             raise ConfigError(f"image {image.name} is not referenced by digest ({image.pullspec}); a release must be")
-        copies.append(ImageCopy(image.name, _component_source(registries, release, image.pullspec, options, known), digest,
-                                destination, (f"{tag}-{image.name}",)))
-    sources = {references.parse(t.pullspec).name for t in release.payload.image_references.tags}
+        return ImageCopy(image.name, _component_source(registries, release, image.pullspec, options, known), digest,
+                         destination, (f"{tag}-{image.name}",))
+
+    tags = release.payload.image_references.tags
+    for image in tags:  # every copy made once now, and dropped: what is wrong with one is told before any is made
+        component(image)
+    sources = {references.parse(t.pullspec).name for t in tags}
     if original and not original.startswith(references.FILE_SCHEME):
         sources.add(references.parse(original).name)
     mirrors = [references.parse(prefix).name for prefix in prefixes]
     to_disk = target.is_file
-    return MirrorPlan(release, copies, release_target, [] if to_disk else mirror_sources(sources, mirrors),
+    return MirrorPlan(release, PlannedCopies(((tuple(copies), tags, component),)), release_target,
+                      [] if to_disk else mirror_sources(sources, mirrors),
                       update_image, prefixes, to_disk, pattern, original)
 
 
@@ -440,11 +488,12 @@ def run_mirror(registries: Registries, options: MirrorOptions, progress: Progres
 
     def transfer(listener: ProgressListener | None, dry_run: bool) -> Transfer:
         return Transfer(options.max_per_registry, listener, None, registries.options.retry, dry_run,
-                        retries=registries.retries, pushed=pushed, platform_filter=plan.platform_filter)
+                        retries=registries.retries, pushed=pushed, platform_filter=plan.platform_filter,
+                        keep_digests=False)  # what was pushed is told through `pushed`
 
-    directories = [copy.target.store.root for copy in plan.copies if isinstance(copy.target.store, DiskStore)]
-    if directories and not options.dry_run:  # a directory is checked for room first; a registry manages its own
-        summary = run_with_space_check(transfer, plan.copies, directories[0], progress)
+    disk = next((copy.target.store.root for copy in plan.copies if isinstance(copy.target.store, DiskStore)), None)
+    if disk and not options.dry_run:  # a directory is checked for room first; a registry manages its own
+        summary = run_with_space_check(transfer, plan.copies, disk, progress)
     else:
         summary = transfer(progress, options.dry_run).run(plan.copies)
     release_copy = next((copy for copy in plan.copies if copy.name == "release"), None)

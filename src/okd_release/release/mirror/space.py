@@ -4,7 +4,7 @@ copying anything, naming both numbers, instead of filling the disk and failing h
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from okd_release.errors import OkdReleaseError
@@ -24,7 +24,7 @@ def free_bytes(directory: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def run_with_space_check(make: Callable[[ProgressListener, bool], Transfer], copies: list[ImageCopy], directory: Path,
+def run_with_space_check(make: Callable[[ProgressListener, bool], Transfer], copies: Collection[ImageCopy], directory: Path,
                          progress: ProgressListener | None) -> TransferSummary:
     """Run the transfer that `make(listener, dry_run)` builds into `directory`, once it is known to fit.
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+import sys
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
 from okd_release import names
-from okd_release.documents import decode_json, decode_json_or_yaml
+from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_part
 from okd_release.errors import PayloadError, UnsafeName
 from okd_release.image import gojson
 from okd_release.image.layer import LayerEntry
@@ -118,6 +120,21 @@ class ImageStreamDocument(msgspec.Struct, frozen=True, rename={"api_version": "a
     status: ImageStreamStatusDocument | None = None
 
 
+class _SpecParts(msgspec.Struct, frozen=True):
+    tags: list[msgspec.Raw] | None = None
+
+
+class _StreamParts(msgspec.Struct, frozen=True, rename={"api_version": "apiVersion"}):
+    """image-references as JSON has it, each tag left undecoded (a slice of the input) until it is read: a
+    release of thousands of images is never held as a document of them beside the tags made of it."""
+
+    kind: str = ""
+    api_version: str = ""
+    metadata: ObjectMetaDocument | None = None
+    spec: _SpecParts | None = None
+    status: ImageStreamStatusDocument | None = None
+
+
 class ReleaseMetadataDocument(msgspec.Struct, frozen=True):
     """release-metadata as JSON has it."""
 
@@ -136,7 +153,7 @@ def _checked(check: Callable[[object, str], str], value: str, what: str, where: 
         raise UnsafeName(f"{where} is invalid at {path}: {error}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TagPolicy:
     """What else a tag of an ImageStream carries, kept as the input had it (oc copies the tag)."""
 
@@ -150,15 +167,19 @@ class TagPolicy:
         imports = tag.import_policy or TagImportPolicyDocument()
         policy = {key: value for key, value in (("insecure", imports.insecure), ("scheduled", imports.scheduled),
                                                 ("importMode", imports.import_mode)) if value}
-        return cls(tag.reference, tag.generation, policy, tag.reference_policy.type if tag.reference_policy else "")
+        made = cls(tag.reference, tag.generation, policy, tag.reference_policy.type if tag.reference_policy else "")
+        return NO_POLICY if made == NO_POLICY else made  # most tags: one shared, not one each
 
 
 NO_POLICY = TagPolicy()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageTag:
-    """One component of a release: `name` pointing at `pullspec`, with build annotations."""
+    """One component of a release: `name` pointing at `pullspec`, with build annotations.
+
+    A release of thousands of images holds one per image for as long as it is open, hence slots.
+    """
 
     name: str
     pullspec: str
@@ -176,6 +197,12 @@ class ImageTag:
         value["importPolicy"] = dict(self.policy.import_policy)
         value["referencePolicy"] = {"type": self.policy.reference_type}
         return value
+
+
+def _annotations(annotations: dict[str, str] | None) -> dict[str, str]:
+    """A tag's annotations, their names interned: every tag of a release has the same few (the build's commit,
+    ref and source), which would otherwise be held once per image."""
+    return {sys.intern(key): value for key, value in annotations.items()} if annotations else {}
 
 
 @dataclass(frozen=True)
@@ -224,16 +251,25 @@ class ImageStream:
     def parse(cls, data: bytes | str, where: str = IMAGE_REFERENCES) -> ImageStream:
         """JSON (a payload's image-references) or YAML (a file given to `new`); every name checked: each
         becomes part of a tag (`<version>-<arch>-<name>`) when the release is mirrored."""
-        document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
+        document: ImageStreamDocument | _StreamParts
+        try:
+            document = msgspec.json.decode(data, type=_StreamParts)
+            parts = (document.spec.tags if document.spec else None) or []
+            entries: Iterable[TagDocument] = (
+                decode_json_part(part, TagDocument, where, PayloadError, f"$.spec.tags[{number}]")
+                for number, part in enumerate(parts))
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # YAML, or a problem told as before
+            document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
+            entries = (document.spec.tags if document.spec else None) or []
         if document.kind != "ImageStream":
             raise PayloadError(f"{where} is not an ImageStream")
         tags = []
-        for number, entry in enumerate((document.spec.tags if document.spec else None) or []):
+        for number, entry in enumerate(entries):
             name = _checked(names.check_tag, entry.name, "component name", where, f"$.spec.tags[{number}].name")
             source = entry.source or ObjectReferenceDocument(name="")
             if source.kind != "DockerImage" or not source.name:
                 raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
-            tags.append(ImageTag(name, source.name, dict(entry.annotations or {}), TagPolicy.of(entry)))
+            tags.append(ImageTag(name, source.name, _annotations(entry.annotations), TagPolicy.of(entry)))
         metadata = document.metadata or ObjectMetaDocument()
         if metadata.name:
             _checked(names.check_tag, metadata.name, "release name", where, "$.metadata.name")
@@ -306,8 +342,10 @@ def _go_value(value: Any) -> Any:
 class Payload:
     """The contents of /release-manifests/: image-references, release-metadata and the manifests.
 
-    `raw` holds image-references and release-metadata exactly as read from a release (empty for a payload
-    being built, whose files are encoded as oc encodes them); `mtimes` the manifests' modification times
+    `raw` is image-references and release-metadata exactly as read from a release (empty for a payload
+    being built, whose files are encoded as oc encodes them); `packed` holds them compressed, as they are
+    rarely read again (`files()`) while the parsed image-references are used throughout: a release of
+    thousands of images would otherwise hold every image twice. `mtimes` the manifests' modification times
     (seconds since the epoch, from the operator images' layers: oc keeps them in the payload layer), and
     `newest` the newest time of every file oc read from the operators (their image-references too), which
     dates the directory, image-references and release-metadata (None: the newest of `mtimes`).
@@ -316,7 +354,7 @@ class Payload:
     image_references: ImageStream
     metadata: ReleaseMetadata | None
     manifests: dict[str, bytes]
-    raw: dict[str, bytes] = field(default_factory=dict)
+    packed: dict[str, bytes] = field(default_factory=dict, repr=False)
     mtimes: dict[str, float] = field(default_factory=dict)
     newest: float | None = None
 
@@ -324,11 +362,16 @@ class Payload:
     def version(self) -> str:
         return self.metadata.version if self.metadata else self.image_references.name
 
+    @property
+    def raw(self) -> dict[str, bytes]:
+        return {name: zlib.decompress(data) for name, data in self.packed.items()}
+
     def files(self) -> dict[str, bytes]:
         """Every file of release-manifests by name, as `new` writes them."""
-        files = {IMAGE_REFERENCES: self.raw.get(IMAGE_REFERENCES) or self.image_references.encode()}
+        raw = self.raw
+        files = {IMAGE_REFERENCES: raw.get(IMAGE_REFERENCES) or self.image_references.encode()}
         if self.metadata:
-            files[RELEASE_METADATA] = self.raw.get(RELEASE_METADATA) or self.metadata.encode()
+            files[RELEASE_METADATA] = raw.get(RELEASE_METADATA) or self.metadata.encode()
         files.update(self.manifests)
         return files
 
@@ -359,5 +402,5 @@ class Payload:
                 names.check_path_component(name, "manifest file name")
             except UnsafeName as error:
                 raise UnsafeName(f"release-manifests of {where}: {error}") from None
-        raw = {name: files[name] for name in (IMAGE_REFERENCES, RELEASE_METADATA) if name in files}
-        return cls(references, metadata, manifests, raw)
+        packed = {name: zlib.compress(files[name]) for name in (IMAGE_REFERENCES, RELEASE_METADATA) if name in files}
+        return cls(references, metadata, manifests, packed)
