@@ -23,7 +23,8 @@ _BUILT: set[Any] = set()
 _BUILDING = threading.Lock()
 
 
-def _built(kind: Any) -> None:
+def prepare(kind: Any) -> None:
+    """Build `kind`'s decoding information once, under the lock: call before decoding into it with msgspec directly."""
     if kind in _BUILT:
         return
     with _BUILDING:
@@ -34,7 +35,7 @@ def _built(kind: Any) -> None:
 
 def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """`data` decoded straight into `kind`: the field path of a problem is exact, even for a number out of range."""
-    _built(kind)
+    prepare(kind)
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as problem:
@@ -50,7 +51,7 @@ def decode_json(data: bytes | str, kind: type[T], what: str, error: type[OkdRele
 def decode_json_part(data: bytes | msgspec.Raw, kind: type[T], what: str, error: type[OkdReleaseError], at: str) -> T:
     """A part of a larger JSON document (a `msgspec.Raw` of it), decoded into `kind`; `at` is its path in the
     document (`$.spec.tags[3]`), so that a problem's path is told from the document's root, as `decode_json`'s."""
-    _built(kind)
+    prepare(kind)
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as problem:
@@ -62,7 +63,7 @@ def decode_json_part(data: bytes | msgspec.Raw, kind: type[T], what: str, error:
 
 def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) -> T:
     """An already decoded value (from YAML, or a part of a larger document) validated into `kind`."""
-    _built(kind)
+    prepare(kind)
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as problem:
@@ -101,7 +102,7 @@ def decode_json_or_yaml(data: bytes | str, kind: type[T], what: str, error: type
     JSON is decoded straight into `kind`, never into plain data first: a release's image-references of
     thousands of images would otherwise be held a second time, as dicts and lists, while it is read.
     """
-    _built(kind)
+    prepare(kind)
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as problem:  # JSON, but not a `kind`

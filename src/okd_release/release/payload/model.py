@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from okd_release import names
-from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_part
+from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_part, prepare
 from okd_release.errors import PayloadError, UnsafeName
 from okd_release.image import gojson
 from okd_release.image.layer import LayerEntry
@@ -253,6 +253,7 @@ class ImageStream:
         becomes part of a tag (`<version>-<arch>-<name>`) when the release is mirrored."""
         document: ImageStreamDocument | _StreamParts
         try:
+            prepare(_StreamParts)
             document = msgspec.json.decode(data, type=_StreamParts)
             parts = (document.spec.tags if document.spec else None) or []
             entries: Iterable[TagDocument] = (
