@@ -143,7 +143,7 @@ def _remirror_through_a_proxy(registry: localregistry.LocalRegistry, target: str
 
 
 # -- re-mirror ---------------------------------------------------------------------------------------
-def test_remirror_into_a_complete_target_asks_one_head_per_tag_and_nothing_else(source, target) -> None:
+def test_remirror_into_a_complete_target_lists_its_tags_once_asks_one_head_per_tag_and_nothing_else(source, target) -> None:
     registry, components = source
     _, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
@@ -153,8 +153,19 @@ def test_remirror_into_a_complete_target_asks_one_head_per_tag_and_nothing_else(
     assert summary.blobs_copied == summary.blobs_skipped == summary.blobs_total == 0  # no manifest was read
     assert summary.digests == {c.name: c.digest for c in components}
     asked = [request for request in recorder.requests if request[1] != "/v2/"]  # but the session's probe
-    assert sorted(asked) == sorted(("HEAD", _tag_path(c)) for c in components)
+    assert sorted(asked) == sorted([("GET", "/v2/speed/mirror/tags/list"),  # its tags, listed once
+                                    *(("HEAD", _tag_path(c)) for c in components)])
     assert [request for request in read.requests if request[1] != "/v2/"] == []  # nothing asked of the source
+
+
+def test_a_fresh_mirror_lists_the_new_repository_once_and_asks_about_no_tag(source, target) -> None:
+    registry, components = source
+    target_registry, proxy, recorder = target
+    _mirror(registry.host, proxy.host, components)
+    asked = [request for request in recorder.requests if request[1] != "/v2/"]
+    assert [request for request in asked if request[1].endswith("/tags/list")] == [("GET", "/v2/speed/mirror/tags/list")]
+    assert [path for method, path in asked if method == "HEAD" and path in {_tag_path(c) for c in components}] == []
+    assert all(_tagged(target_registry, c.name) == c.digest for c in components)
 
 
 def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) -> None:
@@ -315,8 +326,11 @@ def test_a_release_mirrored_again_reads_no_component_manifest_and_puts_nothing(p
     assert read.matching("PUT", "/") == []
     if into == "registry":  # one HEAD per tag: each component's and the release's
         asked = [request for request in recorder.requests if request[1] != "/v2/"]
-        assert len(asked) == len(components) + 1 and {method for method, _ in asked} == {"HEAD"}
-        assert all("/manifests/" in path and "sha256:" not in path for _, path in asked)
+        listed = [request for request in asked if request[0] == "GET"]  # the target's tags, listed once
+        assert [path for _, path in listed] == ["/v2/speed/okd/tags/list"]
+        heads = [request for request in asked if request not in listed]
+        assert len(heads) == len(components) + 1 and {method for method, _ in heads} == {"HEAD"}
+        assert all("/manifests/" in path and "sha256:" not in path for _, path in heads)
     told = run_cli("mirror", "--insecure", "--from", release, *where)
     assert told.returncode == 0, told.stderr
     assert f"info: mirrored {len(components) + 1} images ({len(components) + 1} already complete) in " in told.stderr

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 from typing import TypeVar
 
 from okd_release.content import Descriptor, RawManifest
+from okd_release.errors import InvalidReference, NotFound, RegistryError
 from okd_release.image.disk import DiskStore
 from okd_release.image.readthrough import Place, ReadThroughStore
 from okd_release.image.store import ImageStore
@@ -30,6 +32,9 @@ class RegistryStore:
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
         self.key = "registry:" + client.registry
+        # each repository's tags as first listed, and those put since: a tag not among them is not asked about
+        self._tags: dict[str, set[str] | None] = {}
+        self._tags_lock = threading.Lock()
 
     def describe(self, repository: str) -> str:
         return f"{self.client.registry}/{repository}"
@@ -47,13 +52,35 @@ class RegistryStore:
         return self.client.head_manifest(repository, digest) is not None
 
     def tag_digest(self, repository: str, tag: str) -> str | None:
+        known = self._known_tags(repository)
+        if known is not None and tag not in known:
+            return None  # not there when the repository was listed, nor put since: no HEAD (a fresh mirror's case)
         found = self.client.head_manifest(repository, tag)
         if found is None or not found.digest:  # missing, or the registry did not say which digest
             return None
         return found.digest
 
+    def _known_tags(self, repository: str) -> set[str] | None:
+        """The repository's tags, listed once (one GET per page of 1,000 rather than a HEAD per tag); None when
+        the registry will not list them, and then every tag is asked about. A tag someone else adds later is
+        missed: that image is then copied, as it would be without the listing, never skipped wrongly."""
+        with self._tags_lock:  # one listing per repository, however many workers ask at once
+            if repository not in self._tags:
+                try:
+                    self._tags[repository] = set(self.client.list_tags(repository))
+                except NotFound:  # a repository that does not exist yet has no tags
+                    self._tags[repository] = set()
+                except (RegistryError, InvalidReference):  # listing refused, too large, or a tag we cannot use
+                    self._tags[repository] = None
+            return self._tags[repository]
+
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
         self.client.put_manifest(repository, reference, raw.data, raw.media_type)
+        if ":" not in reference:  # a tag, not a digest
+            with self._tags_lock:
+                known = self._tags.get(repository)
+                if known is not None:
+                    known.add(reference)
 
     def blob_size(self, repository: str, digest: str) -> int | None:
         return self.client.head_blob(repository, digest)
