@@ -29,6 +29,7 @@ from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxySettings
 from okd_release.registry.reachability import permanent_failure
 from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
+from okd_release.registry.url import URL, InvalidURL, parse_url
 
 log = logging.getLogger(__name__)
 Body = bytes | Iterable[bytes] | None
@@ -192,13 +193,17 @@ class Transport:
                          params: Mapping[str, str] | None) -> Response:
         # Credentials go only to the registry's own origin (scheme, host and port), as on redirects:
         # an upload Location or a next-page Link naming another host, or plain HTTP, is sent none.
-        own = same_origin(url, base)
+        try:
+            target: URL | str = parse_url(url)  # parsed once, for the origin check and for the request
+        except InvalidURL:
+            target = url  # sent as given, and so refused by the client as any such URL is
+        own = same_origin(target, base)
         for round_ in range(2):
             request_headers = dict(headers or {})
             authorization = auth.header(scope) if own else None
             if authorization:
                 request_headers["Authorization"] = authorization
-            response = client.send(method, url, headers=request_headers, body=content, params=params)
+            response = client.send(method, target, headers=request_headers, body=content, params=params)
             self._reached = True
             log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:

@@ -3,6 +3,7 @@ carry them (spaces, control characters, no host, a port that is not one)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,9 +81,15 @@ def parse_url(text: str) -> URL:
                unquote(parts.username or ""), unquote(parts.password or ""))
 
 
-def same_origin(url: str, base: str) -> bool:
+def same_origin(url: str | URL, base: str) -> bool:
     """Whether `url` has the scheme, host and port of `base`."""
     try:
-        return parse_url(url).origin == parse_url(base).origin
+        return (url if isinstance(url, URL) else parse_url(url)).origin == _origin(base)
     except InvalidURL:
         return False
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(base: str) -> tuple[str, str, int]:
+    """A registry's base URL is asked about on every request: parsed once."""
+    return parse_url(base).origin
