@@ -74,22 +74,20 @@ def convert(value: Any, kind: type[T], what: str, error: type[OkdReleaseError]) 
 
 def load_yaml(data: bytes | str, what: str, error: type[OkdReleaseError]) -> Any:
     """One YAML document, safely (plain data only) and without aliases, so it costs what its size says."""
-    from okd_release import plainyaml  # PyYAML only for the commands that read YAML
-
-    try:
-        return plainyaml.load(data)
-    except plainyaml.YAMLError as problem:
-        raise error(f"{what} is not valid YAML ({plainyaml.problem_text(problem)})") from None
-    except RecursionError:
-        raise error(f"{what} is not valid YAML (nested too deeply)") from None
+    return _read_yaml(data, False, what, error)
 
 
 def load_yaml_all(data: bytes | str, what: str, error: type[OkdReleaseError]) -> list[Any]:
     """Every document of a YAML stream (`---` between them, as manifests have), each read as `load_yaml` reads one."""
-    from okd_release import plainyaml
+    documents: list[Any] = _read_yaml(data, True, what, error)
+    return documents
+
+
+def _read_yaml(data: bytes | str, stream: bool, what: str, error: type[OkdReleaseError]) -> Any:
+    from okd_release import plainyaml  # PyYAML only for the commands that read YAML
 
     try:
-        return plainyaml.load_all(data)
+        return plainyaml.load_all(data) if stream else plainyaml.load(data)
     except plainyaml.YAMLError as problem:
         raise error(f"{what} is not valid YAML ({plainyaml.problem_text(problem)})") from None
     except RecursionError:
