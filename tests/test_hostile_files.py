@@ -183,7 +183,7 @@ def tools_release(source_registry, plain_registries, tmp_path):
 
 def _with_version(release, version: str):
     """`release` with a version that parsing would refuse: the defence at the point of writing is tested alone."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     return replace(release, payload=replace(release.payload, metadata=replace(release.payload.metadata, version=version)))
 

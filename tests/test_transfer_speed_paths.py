@@ -5,7 +5,6 @@ connections, and `info` starts without rich."""
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import http.client
 import json
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec.structs
 import pytest
 
 from okd_release import digest as digests
@@ -193,7 +193,7 @@ def test_remirror_copies_an_image_one_of_whose_tags_is_missing(source, target) -
     recorder.clear()
     with _session() as registries:
         copies = _copies(registries, registry.host, proxy.host, components)
-        copies[3] = dataclasses.replace(copies[3], tags=(extra.name, f"{extra.name}-again"))
+        copies[3] = msgspec.structs.replace(copies[3], tags=(extra.name, f"{extra.name}-again"))
         summary = Transfer(4).run(copies)
     assert summary.images_present == len(components) - 1
     assert sorted(recorder.matching("PUT", "/manifests/")) == sorted([_tag_path(extra), f"{_tag_path(extra)}-again"])
@@ -437,6 +437,9 @@ def test_copies_made_as_they_are_asked_for_are_held_no_longer_than_the_window_ho
     alive: set[int] = set()
     seen: list[int] = []  # how many copies were alive as each new one was asked for
 
+    class TrackedCopy(ImageCopy, frozen=True, weakref=True):  # a copy that can be watched for being freed
+        pass
+
     class Made:
         def __init__(self, registries: Registries) -> None:
             self.origin = Endpoint(RegistryStore(registries.client(registry.host)), "speed/content")
@@ -449,7 +452,7 @@ def test_copies_made_as_they_are_asked_for_are_held_no_longer_than_the_window_ho
             for number, component in enumerate(components):
                 gc.collect()  # what is garbage is not held (a caught error's frames can form a cycle)
                 seen.append(len(alive))
-                copy = ImageCopy(component.name, self.origin, component.digest, self.mirror, (component.name,))
+                copy = TrackedCopy(component.name, self.origin, component.digest, self.mirror, (component.name,))
                 alive.add(number)
                 weakref.finalize(copy, alive.discard, number)
                 yield copy

@@ -5,10 +5,10 @@ Below both `registry` and `image`: it knows nothing of HTTP or of files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import Struct, field
 
 from okd_release import names
 from okd_release.errors import ManifestError
@@ -23,8 +23,7 @@ Size = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 """A size field of a document: what Go's int64 (and so every registry) can hold, never negative."""
 
 
-@dataclass(frozen=True)
-class RawManifest:
+class RawManifest(Struct, frozen=True):
     """A manifest (or index) exactly as stored: its bytes, media type and the digest of those bytes."""
 
     data: bytes
@@ -32,8 +31,7 @@ class RawManifest:
     digest: str
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(Struct, frozen=True):
     os: str
     architecture: str
     variant: str = ""
@@ -49,13 +47,22 @@ class Platform:
         return cls(*parts)
 
 
-@dataclass(frozen=True)
-class Descriptor:
+class Descriptor(Struct, frozen=True):
     media_type: str
     digest: str
     size: int
     platform: Platform | None = None
-    annotations: dict[str, str] = field(default_factory=dict, compare=False)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    # Annotations do not make another blob: two descriptors of the same content are equal whatever they carry.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Descriptor):
+            return NotImplemented
+        return (self.media_type, self.digest, self.size, self.platform) == (
+            other.media_type, other.digest, other.size, other.platform)
+
+    def __hash__(self) -> int:
+        return hash((self.media_type, self.digest, self.size, self.platform))
 
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {"mediaType": self.media_type, "size": self.size, "digest": self.digest}

@@ -10,11 +10,11 @@ reading the files.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+from msgspec import Struct
 
 from okd_release import names
 from okd_release import reference as references
@@ -62,8 +62,7 @@ class _IdmsDocument(msgspec.Struct, frozen=True):
     spec: _IdmsSpec = _IdmsSpec()
 
 
-@dataclass(frozen=True)
-class MirrorRule:
+class MirrorRule(Struct, frozen=True):
     """One source and its mirrors, in the order a node tries them; `policy` is the ImageDigestMirrorSet's
     mirrorSourcePolicy as written ("" when not given, as in every ImageContentSourcePolicy)."""
 
@@ -81,8 +80,7 @@ class MirrorRule:
         return name == self.source or name.startswith(self.source + "/")
 
 
-@dataclass(frozen=True)
-class ImageMirrors:
+class ImageMirrors(Struct, frozen=True):
     """The mirror rules in force: where to read an image by digest, mirrors first. Empty: read the source only."""
 
     rules: tuple[MirrorRule, ...] = ()

@@ -6,7 +6,9 @@ Pure: no I/O. The grammar follows distribution/reference, with docker.io default
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from okd_release import names
 from okd_release.errors import InvalidReference, UnsafeName
@@ -17,8 +19,7 @@ FILE_SCHEME = "file://"
 _MAX_NAME = 255
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     """A parsed image reference. `registry` is empty for on-disk (`file://`) references."""
 
     registry: str

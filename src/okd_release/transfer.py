@@ -26,7 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from okd_release.content import Descriptor, Platform
 from okd_release.errors import DigestMismatch, ManifestBlobUnknown, OkdReleaseError, TransferError, TransientRegistryError
@@ -61,8 +62,7 @@ class TargetUnwritable(TransferError):
     """The target's file system refuses writes (no space, over quota, read-only); nothing more is tried."""
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Struct, frozen=True):
     store: ImageStore
     repository: str
 
@@ -70,8 +70,7 @@ class Endpoint:
         return self.store.describe(self.repository)
 
 
-@dataclass(frozen=True)
-class ImageCopy:
+class ImageCopy(Struct, frozen=True):
     """Copy `source_ref` (a digest or tag) of `source` into `target`, by digest and under `tags`.
 
     `after_all`: push this image's manifest and tags only after every other image of the transfer is
@@ -87,8 +86,7 @@ class ImageCopy:
     after_all: bool = False
 
 
-@dataclass(repr=False)
-class TransferSummary:
+class TransferSummary(Struct):
     """What a transfer did: images, failures, blobs copied / already present / mounted, bytes, retries, time.
 
     `images_present` counts the images found complete at the target (every tag already naming the source's
@@ -131,8 +129,7 @@ class TransferSummary:
         }
 
 
-@dataclass
-class _Image:
+class _Image(Struct):
     """One image while it is in flight: its manifests, and the blob copies its push waits for."""
 
     copy: ImageCopy
@@ -751,8 +748,7 @@ def blob_digest(key: BlobKey) -> str:
     return _SHA256 + key.hex() if len(key) == 32 else key.decode()
 
 
-@dataclass
-class _Meter:
+class _Meter(Struct):
     """Bytes streamed by one attempt, so that a failed attempt's bytes can be taken back from progress."""
 
     bytes: int = 0

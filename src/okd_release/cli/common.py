@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import msgspec.structs
 
 from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
@@ -135,9 +135,9 @@ def _with_command_flags(options: RegistryOptions) -> RegistryOptions:
     meta = context.meta if context is not None else {}
     retries, seconds = meta.get("okd_release.retries"), meta.get("okd_release.request_timeout")
     if retries is not None:  # the policy's other fields (its waits, and a test's sleep) stay as they are
-        options = dataclasses.replace(options, retry=dataclasses.replace(options.retry, attempts=retries + 1))
+        options = msgspec.structs.replace(options, retry=msgspec.structs.replace(options.retry, attempts=retries + 1))
     if seconds is not None:
-        options = dataclasses.replace(options, request_deadline=seconds)
+        options = msgspec.structs.replace(options, request_deadline=seconds)
     return options
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release.content import Digest, Platform
@@ -36,11 +36,10 @@ class ConfigDocument(msgspec.Struct, frozen=True):
     history: list[dict[str, Any]] | None = None
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(Struct, frozen=True):
     data: bytes
     document: dict[str, Any]  # all of it, for `new` to extend; read through `schema`
-    schema: ConfigDocument = field(compare=False, repr=False)
+    schema: ConfigDocument  # read from data
 
     @classmethod
     def parse(cls, data: bytes, where: str = "image config") -> ImageConfig:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
@@ -12,15 +13,13 @@ from okd_release.image.store import ImageStore, read_blob
 from okd_release.reference import Reference
 
 
-@dataclass(frozen=True)
-class LayerInfo:
+class LayerInfo(Struct, frozen=True):
     digest: str
     size: int
     media_type: str
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(Struct, frozen=True):
     reference: str
     digest: str
     media_type: str

@@ -11,9 +11,10 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
+
+from msgspec import Struct
 
 from okd_release import mediatypes
 from okd_release.content import Descriptor
@@ -24,8 +25,7 @@ FIXED_MTIME = 0
 COPY_BUFFER = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class LayerEntry:
+class LayerEntry(Struct, frozen=True):
     """One entry of a layer to build: a file (bytes or a source path), a directory or a link."""
 
     name: str
@@ -45,8 +45,7 @@ class LayerEntry:
         return cls(name, data=data, mode=mode, mtime=mtime)
 
 
-@dataclass(frozen=True)
-class BuiltLayer:
+class BuiltLayer(Struct, frozen=True):
     """A layer written to `path`: compressed digest and size, and its uncompressed diff_id."""
 
     path: Path

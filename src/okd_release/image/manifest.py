@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release import mediatypes
@@ -15,8 +15,7 @@ from okd_release.documents import decode_json
 from okd_release.errors import ManifestError
 
 
-@dataclass(frozen=True)
-class ImageManifest:
+class ImageManifest(Struct, frozen=True):
     raw: RawManifest
     config: Descriptor
     layers: tuple[Descriptor, ...]
@@ -33,8 +32,7 @@ class ImageManifest:
         return (self.config, *self.layers)
 
 
-@dataclass(frozen=True)
-class ImageIndex:
+class ImageIndex(Struct, frozen=True):
     raw: RawManifest
     manifests: tuple[Descriptor, ...]
 

@@ -18,8 +18,9 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from okd_release.errors import ConfigError, ManifestError
 from okd_release.image.disk import atomic_write
@@ -29,8 +30,7 @@ from okd_release.names import check_path_component
 STAGING_PREFIX = ".okd-unpack-"
 
 
-@dataclass
-class UnpackResult:
+class UnpackResult(Struct):
     written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

@@ -8,7 +8,8 @@ import math
 import re
 import threading
 import time
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release.errors import AuthenticationError, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials, RegistryCredentials
@@ -25,8 +26,7 @@ MAX_TOKEN_RESPONSE = 1 << 20
 MAX_TOKEN_LIFETIME = 24 * 3600.0
 
 
-@dataclass(frozen=True)
-class Challenge:
+class Challenge(Struct, frozen=True):
     scheme: str
     params: dict[str, str]
     over_tls: bool = False  # whether the registry's answer naming it came over TLS

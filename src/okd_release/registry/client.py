@@ -7,8 +7,9 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from urllib.parse import urljoin
+
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release import mediatypes, names
@@ -43,8 +44,7 @@ class BlobCut(TransientRegistryError):
         self.resume = resume
 
 
-@dataclass(frozen=True)
-class BlobInfo:
+class BlobInfo(Struct, frozen=True):
     digest: str
     size: int
 

@@ -15,8 +15,9 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct
 
 from okd_release.errors import ConfigError
 
@@ -27,10 +28,9 @@ _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _NOT_FOUND = "credentials not found"  # what docker-credential-helpers say (exit 1) for an unknown server
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Struct, frozen=True):
     username: str
-    password: str = field(repr=False)
+    password: str  # never shown: see __repr__
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password=<hidden>)"
@@ -106,8 +106,7 @@ class CredentialStore:
             return self._asked[(helper, server)]
 
 
-@dataclass(frozen=True)
-class RegistryCredentials:
+class RegistryCredentials(Struct, frozen=True):
     """The credentials of one registry, looked up per repository when the registry asks for them."""
 
     store: CredentialStore

@@ -6,11 +6,11 @@ import math
 import random as random_module
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """Exponential backoff with jitter for transient failures; `Retry-After` from the registry wins when usable.
 
     `random` (values in [0, 1)) and `sleep` are injectable so tests can make waits deterministic and instant.
@@ -20,8 +20,22 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_retry_after: float = 30.0
-    random: Callable[[], float] = field(default=random_module.random, repr=False, compare=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    random: Callable[[], float] = field(default=random_module.random)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    # The injected random and sleep are not part of the policy: not compared, hashed or shown.
+    def _compared(self) -> tuple[float, ...]:
+        return (self.attempts, self.base_delay, self.max_delay, self.max_retry_after)
+
+    def __eq__(self, other: object) -> bool:
+        return self._compared() == other._compared() if isinstance(other, RetryPolicy) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return (f"RetryPolicy(attempts={self.attempts}, base_delay={self.base_delay}, max_delay={self.max_delay}, "
+                f"max_retry_after={self.max_retry_after})")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """The longest wait before retry number `attempt` (from 0): the capped exponential backoff, or the
@@ -40,8 +54,7 @@ class RetryPolicy:
         return ceiling / 2 + fraction * ceiling / 2
 
 
-@dataclass(frozen=True)
-class RegistryOptions:
+class RegistryOptions(Struct, frozen=True):
     insecure: bool = False
     ca_file: str | None = None
     registry_config: str | None = None

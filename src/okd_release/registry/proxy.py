@@ -13,7 +13,8 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release.errors import ConfigError
 from okd_release.registry.url import URL, InvalidURL, parse_url
@@ -43,8 +44,7 @@ def _parse_proxy(variable: str, value: str) -> URL:
     return url
 
 
-@dataclass(frozen=True)
-class _Exclusion:
+class _Exclusion(Struct, frozen=True):
     """One NO_PROXY entry."""
 
     domain: str = ""  # ".example.com"
@@ -94,8 +94,7 @@ def _port(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@dataclass(frozen=True)
-class ProxySettings:
+class ProxySettings(Struct, frozen=True):
     """Which proxy, if any, a request goes through."""
 
     http: URL | None = None

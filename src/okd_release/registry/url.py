@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit
+
+from msgspec import Struct
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
@@ -17,8 +18,7 @@ class InvalidURL(ValueError):
     """Text that is not an absolute URL a request can be sent to."""
 
 
-@dataclass(frozen=True)
-class URL:
+class URL(Struct, frozen=True):
     scheme: str  # lower case
     host: str  # lower case; an IPv6 address without its brackets
     port: int | None  # None: the scheme's default

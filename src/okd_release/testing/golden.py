@@ -16,8 +16,9 @@ import re
 import stat
 import tarfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from okd_release.content import Descriptor, RawManifest
 from okd_release.image import manifest as manifests
@@ -42,8 +43,7 @@ RELEASES = {"golden": RELEASE, "golden-next": NEXT_RELEASE}
 OC_DISK_MIRROR = Path(__file__).resolve().parents[3] / "tests" / "golden" / "oc-disk-mirror"
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(Struct, frozen=True):
     """One command run by oc (`oc adm release ...`) and by okd-release (`okd-release ...`) on the same inputs.
 
     `args` may hold `{release}`, `{next}`, `{mirror}`, `{out}` (a fresh directory) and `{oc_dir}` (`OC_DISK_MIRROR`,

@@ -16,18 +16,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from msgspec import Struct
 
 from okd_release.errors import ConfigError
 
 BINARY = "docker-registry"
 
 
-@dataclass
-class LocalRegistry:
+class LocalRegistry(Struct):
     """A running registry process; `host` is `127.0.0.1:<port>`."""
 
     host: str

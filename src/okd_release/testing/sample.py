@@ -11,8 +11,9 @@ import random
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer, LayerEntry, build_layer
@@ -38,8 +39,7 @@ CLI_ARTIFACT_DIRS = {"linux_amd64": "oc", "linux_arm64": "oc", "mac": "oc", "mac
 INSTALLER_ARTIFACT_DIRS = ("linux_amd64", "linux_arm64", "mac", "mac_arm64")
 
 
-@dataclass
-class Component:
+class Component(Struct):
     name: str
     files: list[LayerEntry] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -173,8 +173,7 @@ def components(images: int) -> list[Component]:
     return core
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(Struct, frozen=True):
     stream: ImageStream
     repository: str
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
 
 import yaml
+from msgspec import Struct
 
 from okd_release.release.cvo.graph import Plan, run_level
 from okd_release.release.cvo.objects import ManifestObject, ObjectId
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     kind: str  # added, changed, removed
     object: ManifestObject
     old: ManifestObject | None = None

@@ -9,7 +9,8 @@ them; runs of single-component levels, and files outside the naming scheme, are 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from okd_release.release.cvo.inclusion import ClusterConfig, exclusion
 from okd_release.release.cvo.objects import ManifestObject
@@ -23,8 +24,7 @@ def run_level(file: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(Struct, frozen=True):
     """Objects applied one after another; `component` is empty for a node that spans several."""
 
     run_level: str
@@ -32,8 +32,7 @@ class Node:
     objects: tuple[ManifestObject, ...]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """Nodes that run in parallel; the next step starts when all of them are done."""
 
     nodes: tuple[Node, ...]
@@ -43,14 +42,12 @@ class Step:
         return len(self.nodes) > 1
 
 
-@dataclass(frozen=True)
-class Excluded:
+class Excluded(Struct, frozen=True):
     object: ManifestObject
     reason: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """What the CVO applies for one cluster configuration, in order, and what it leaves out and why."""
 
     steps: tuple[Step, ...]

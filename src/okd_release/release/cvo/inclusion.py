@@ -9,9 +9,10 @@ capability it names (`capability.openshift.io/name`, `+`-separated) is unknown o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release.documents import load_yaml
 from okd_release.errors import ConfigError
@@ -39,14 +40,12 @@ CAPABILITY_SETS: dict[str, frozenset[str]] = {
 KNOWN_CAPABILITIES = frozenset(_V418)
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(Struct, frozen=True):
     enabled: frozenset[str]
     known: frozenset[str] = KNOWN_CAPABILITIES
 
 
-@dataclass(frozen=True)
-class ClusterConfig:
+class ClusterConfig(Struct, frozen=True):
     """What the rules are judged against; a field left None is not checked (as the CVO's nil pointers)."""
 
     profile: str | None = DEFAULT_PROFILE
@@ -55,7 +54,17 @@ class ClusterConfig:
     exclude_identifier: str | None = None
     enabled_feature_gates: frozenset[str] | None = None
     platform: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
+    extra: dict[str, str] = field(default_factory=dict)  # not compared
+
+    def _compared(self) -> tuple[object, ...]:
+        return (self.profile, self.feature_set, self.capabilities, self.exclude_identifier,
+                self.enabled_feature_gates, self.platform)
+
+    def __eq__(self, other: object) -> bool:
+        return self._compared() == other._compared() if isinstance(other, ClusterConfig) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
 
 
 def capabilities(baseline: str, additional: list[str] | tuple[str, ...] = ()) -> Capabilities:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release.errors import PayloadError
 from okd_release.release.cvo.graph import run_level
@@ -16,8 +17,7 @@ _PULLSPEC = re.compile(rb"[a-z0-9][a-z0-9.-]*(?::[0-9]+)?/[a-z0-9._/-]+@sha256:[
 _PROFILE = "include.release.openshift.io/"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     severity: str
     file: str
     message: str

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release.documents import load_yaml_all
 from okd_release.errors import PayloadError
@@ -17,8 +18,7 @@ from okd_release.errors import PayloadError
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclass(frozen=True)
-class ObjectId:
+class ObjectId(Struct, frozen=True):
     """What the CVO considers one resource: group, kind, namespace and name."""
 
     group: str
@@ -31,16 +31,29 @@ class ObjectId:
         return f"{kind}/{self.namespace}/{self.name}" if self.namespace else f"{kind}/{self.name}"
 
 
-@dataclass(frozen=True)
-class ManifestObject:
+class ManifestObject(Struct, frozen=True):
     """One document of a manifest file."""
 
     file: str
     index: int
     api_version: str
     id: ObjectId
-    annotations: dict[str, str] = field(default_factory=dict, compare=False)
-    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    annotations: dict[str, str] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)
+
+    # An object is known by where it is and what it is; its annotations and document are not compared or shown.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ManifestObject):
+            return NotImplemented
+        return (self.file, self.index, self.api_version, self.id) == (
+            other.file, other.index, other.api_version, other.id)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.index, self.api_version, self.id))
+
+    def __repr__(self) -> str:
+        return (f"ManifestObject(file={self.file!r}, index={self.index!r}, api_version={self.api_version!r}, "
+                f"id={self.id!r})")
 
     @property
     def kind(self) -> str:

@@ -16,12 +16,13 @@ place only when the whole layer has been read and verified (`okd_release.image.u
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import msgspec.structs
+from msgspec import Struct, field
 
 from okd_release.errors import ConfigError, ManifestError, PayloadError
 from okd_release.image.layer import COPY_BUFFER, MAX_FILE, MAX_FILES_TOTAL, layer_tar, normalise
@@ -61,8 +62,7 @@ def check_cloud(cloud: str) -> str:
     return cloud
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """Which documents `extract_manifests` writes.
 
     Attributes:
@@ -91,7 +91,6 @@ class Selection:
         return kind
 
 
-@dataclass
 class ExtractResult(UnpackResult):
     """What `extract_manifests` wrote (`written`), refused (`warnings`), could not parse (`errors`, as oc
     reports them and goes on) and left out by the selection (`excluded`: file, object and reason)."""
@@ -193,8 +192,7 @@ def manifest_file(release: ReleaseImage, name: str) -> bytes:
 
 
 # -- the documents of one file ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Document:
+class _Document(Struct, frozen=True):
     value: Any
     object: ManifestObject
 
@@ -213,7 +211,7 @@ def _documents(name: str, data: bytes) -> list[_Document]:
         objects = parse_objects(name, json.dumps(value, ensure_ascii=False).encode())
         if len(objects) != 1:
             raise PayloadError(f"error parsing {name}: document {index + 1} is not a Kubernetes object")
-        documents.append(_Document(value, dataclasses.replace(objects[0], index=index)))
+        documents.append(_Document(value, msgspec.structs.replace(objects[0], index=index)))
     seen = set()
     for document in documents:
         if document.object.id in seen:

@@ -5,13 +5,13 @@ value and a NUL byte (openshift/oc extract_tools.go copyAndReplace). Only a mark
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release.errors import PayloadError
 
 
-@dataclass(frozen=True)
-class Replacement:
+class Replacement(Struct, frozen=True):
     name: str
     marker: bytes
     value: str

@@ -18,8 +18,10 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from okd_release.content import Descriptor
 from okd_release.errors import ConfigError, DigestMismatch, NotFound, PayloadError
@@ -143,8 +145,7 @@ The openshift-install binary has been preconfigured to install the following rel
 """
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Struct, frozen=True):
     """One binary oc knows how to extract: where it lives, what it is called, and how it is packed."""
 
     os: str
@@ -294,8 +295,7 @@ def select_targets(release: ReleaseImage, command: str | None, command_os: str |
     return chosen, (not command) or command_os == "*"
 
 
-@dataclass(frozen=True)
-class ExtractedTool:
+class ExtractedTool(Struct, frozen=True):
     """A binary (or archive) `extract_tools` wrote: what it is, where, its sha256, and markers it lacked."""
 
     target: Target
@@ -304,8 +304,7 @@ class ExtractedTool:
     missing_markers: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(Struct, frozen=True):
     path: Path  # the pinned binary, in the scratch directory
     size: int
     mtime: int

@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 BUGZILLA_BROWSE = "https://bugzilla.redhat.com/show_bug.cgi?id={}"
 JIRA_BROWSE = "https://issues.redhat.com/browse/{}"
@@ -29,8 +30,7 @@ class RefSource(enum.IntEnum):
     JIRA = 1
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(Struct, frozen=True):
     """One bug or issue reference: `1743564` (Bugzilla) or `OCPBUGS-17` (Jira)."""
 
     id: str

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release import reference as references
 from okd_release.errors import InvalidReference, OkdReleaseError
@@ -25,8 +26,7 @@ from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_SOUR
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-@dataclass(frozen=True)
-class ReleaseSide:
+class ReleaseSide(Struct, frozen=True):
     """One release of the comparison, as the changelog names it."""
 
     name: str
@@ -42,8 +42,7 @@ class ReleaseSide:
         return next((t for t in self.tags if t.name == name), None)
 
 
-@dataclass(frozen=True)
-class CodeChange:
+class CodeChange(Struct, frozen=True):
     """One repository's commit range between the releases, and the images built from it."""
 
     repository: str
@@ -53,8 +52,7 @@ class CodeChange:
     images: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ContentChanges:
+class ContentChanges(Struct, frozen=True):
     """oc's releaseDiffContentChanges: code changes, images rebuilt without one, and images that cannot be told."""
 
     code: tuple[CodeChange, ...]
@@ -64,8 +62,7 @@ class ContentChanges:
     removed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RepositoryLog:
+class RepositoryLog(Struct, frozen=True):
     """The pull requests of one code change, or why they could not be read."""
 
     change: CodeChange

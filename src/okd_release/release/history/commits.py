@@ -9,8 +9,9 @@ counted, not listed ("elided").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from msgspec import Struct
 
 from okd_release.release.history.bugs import Ref, extract_refs
 from okd_release.release.history.git import GitError, Repository, check_commit
@@ -20,8 +21,7 @@ _MERGED_PR = re.compile(r"^Merge pull request #(\d+) from", re.ASCII)
 _FORMAT = "--pretty=format:%H %P%x1E%ct%x1E%s%x1E%b"
 
 
-@dataclass(frozen=True)
-class MergeCommit:
+class MergeCommit(Struct, frozen=True):
     """One pull request as it reached the branch: its (merge) commit, date, number, references and title."""
 
     commit: str
@@ -32,8 +32,7 @@ class MergeCommit:
     subject: str
 
 
-@dataclass(frozen=True)
-class MergeLog:
+class MergeLog(Struct, frozen=True):
     """The pull requests between two commits, newest first, and how many other commits were not listed."""
 
     commits: tuple[MergeCommit, ...]

@@ -17,9 +17,10 @@ import posixpath
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from okd_release import names
 from okd_release.errors import OkdReleaseError
@@ -38,8 +39,7 @@ class SourceError(GitError):
     """A source location (io.openshift.build.source-location) that cannot be cloned safely."""
 
 
-@dataclass(frozen=True)
-class SourceLocation:
+class SourceLocation(Struct, frozen=True):
     """A parsed source location: `host` (with port; empty for file://) and `path` (cleaned, without `.git`)."""
 
     text: str
@@ -126,8 +126,7 @@ def run_git(*args: str, cwd: Path | None = None, what: str = "") -> str:
     return completed.stdout.decode(errors="replace")
 
 
-@dataclass(frozen=True)
-class Repository:
+class Repository(Struct, frozen=True):
     """A clone under the sources directory (bare until a commit is checked out in it)."""
 
     path: Path

@@ -15,9 +15,10 @@ import sqlite3
 import struct
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release import names
 from okd_release.content import Descriptor
@@ -42,8 +43,7 @@ class RpmdbError(OkdReleaseError):
     """An OS image whose rpm database is missing or cannot be read."""
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(Struct, frozen=True):
     """One installed package: oc's five fields (epoch `0` when the header has none)."""
 
     name: str
@@ -125,8 +125,7 @@ def read_database(path: Path, where: str) -> tuple[Package, ...]:
 
 
 # -- layers ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LayerRpmdb:
+class LayerRpmdb(Struct, frozen=True):
     """What one layer says about each database path: its packages, or that it deletes it (a whiteout)."""
 
     found: dict[str, tuple[Package, ...]] = field(default_factory=dict)
@@ -251,8 +250,7 @@ def package_versions(packages: tuple[Package, ...]) -> dict[str, str]:
     return {package.name: package.evr for package in packages}
 
 
-@dataclass(frozen=True)
-class RpmDiff:
+class RpmDiff(Struct, frozen=True):
     """Packages changed ({name: (old, new)}), added and removed between two databases."""
 
     changed: dict[str, tuple[str, str]]

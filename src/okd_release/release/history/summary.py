@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from okd_release import names
 from okd_release.errors import InvalidReference, OkdReleaseError
@@ -38,8 +39,7 @@ class Change(enum.StrEnum):
     REMOVED = "removed"
 
 
-@dataclass(frozen=True)
-class CodeHistory:
+class CodeHistory(Struct, frozen=True):
     """What one commit range holds: every commit (as `git rev-list --count OLD..NEW`, the number GitHub's
     compare page shows), the pull requests the changelog lists, and the bug references of their titles."""
 
@@ -48,8 +48,7 @@ class CodeHistory:
     bugs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ImageSummary:
+class ImageSummary(Struct, frozen=True):
     """One changed image: how it changed, its commits, and what was read of its code and packages."""
 
     name: str
@@ -63,8 +62,7 @@ class ImageSummary:
     rpms: RpmDiff | None = None
 
 
-@dataclass(frozen=True)
-class ReleaseSummary:
+class ReleaseSummary(Struct, frozen=True):
     """Every image that changed between `old` and `new`, in name order; `text()` and `as_dict()` print it."""
 
     old: ReleaseSide
@@ -196,8 +194,7 @@ def changed_images(old: ReleaseSide, new: ReleaseSide) -> tuple[ImageSummary, ..
 
 
 # -- reading the code's history --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CountedLog(MergeLog):
+class CountedLog(MergeLog, frozen=True):
     """A merge log that also knows how many commits its range holds."""
 
     total: int = 0

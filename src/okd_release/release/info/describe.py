@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
+
+from msgspec import Struct, field
 
 from okd_release.errors import NotFound, OkdReleaseError, PayloadError
 from okd_release.image.config import ImageConfig
@@ -35,8 +36,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 """What oc counts as a manifest; any other file beside image-references and release-metadata is a metadata file."""
 
 
-@dataclass(frozen=True)
-class FetchedImage:
+class FetchedImage(Struct, frozen=True):
     """A component image as read from its registry (oc's `Image`)."""
 
     digest: str
@@ -57,8 +57,7 @@ class FetchedImage:
                 "layers": [gojson.descriptor(*layer) for layer in self.layers], "config": config}
 
 
-@dataclass(frozen=True)
-class ImageEntry:
+class ImageEntry(Struct, frozen=True):
     """One tag of image-references: where it points, its build source, and (when fetched) the image."""
 
     name: str
@@ -67,7 +66,7 @@ class ImageEntry:
     source: str = ""
     commit: str = ""
     commit_url: str = ""
-    annotations: dict[str, str] = field(default_factory=dict, repr=False)
+    annotations: dict[str, str] = field(default_factory=dict)
     fetched: FetchedImage | None = None
 
     @property
@@ -79,8 +78,7 @@ class ImageEntry:
         return tuple((digest, size) for _, digest, size in self.fetched.layers) if self.fetched else ()
 
 
-@dataclass(frozen=True, repr=False)
-class ReleaseInfo:
+class ReleaseInfo(Struct, frozen=True):
     """What `info` shows about a release, as values (from `describe`); `as_dict()` is the `-o json` document."""
 
     name: str
@@ -98,14 +96,14 @@ class ReleaseInfo:
     images: tuple[ImageEntry, ...]
     """In image-references order."""
     platforms: tuple[tuple[str, str], ...] = ()
-    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    files: dict[str, bytes] = field(default_factory=dict)
     """release-manifests byte for byte (read only for the views that show them)."""
     warnings: tuple[str, ...] = ()
     metadata_files: int = 0
     image_digest: str = ""
     """The release image's own manifest digest (for a multi-arch release: the chosen platform's)."""
     list_digest: str = ""
-    config: ImageConfig | None = field(default=None, repr=False)
+    config: ImageConfig | None = None
     config_size: int = 0
     component_tags: dict[str, str] = field(default_factory=dict)
     has_metadata: bool = True

@@ -9,16 +9,16 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from okd_release.release.info import gojson
 from okd_release.release.info.describe import ImageEntry, ReleaseInfo
 from okd_release.release.payload.model import IMAGE_REFERENCES
 
 
-@dataclass(frozen=True)
-class ImageChange:
+class ImageChange(Struct, frozen=True):
     """An image added (`old` None), removed (`new` None) or changed between two releases."""
 
     name: str
@@ -30,8 +30,7 @@ class ImageChange:
         return bool(self.old and self.new and self.old.commit and self.new.commit and self.old.commit != self.new.commit)
 
 
-@dataclass(frozen=True)
-class ManifestChange:
+class ManifestChange(Struct, frozen=True):
     """A manifest added (`old` None), removed (`new` None) or changed, with both versions' bytes."""
 
     name: str
@@ -39,8 +38,7 @@ class ManifestChange:
     new: bytes | None
 
 
-@dataclass(frozen=True, repr=False)
-class ReleaseDiff:
+class ReleaseDiff(Struct, frozen=True):
     """What changed between two releases (`info OLD NEW`): images and manifests; `as_dict()` is `-o json`."""
 
     old: ReleaseInfo

@@ -8,7 +8,7 @@ dual streams). An invalid annotation is a warning, not an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from okd_release.errors import PayloadError
 from okd_release.release.payload.model import ANNOTATION_DISPLAY_NAMES, ANNOTATION_VERSIONS, ImageTag
@@ -17,15 +17,13 @@ from okd_release.release.payload.versions import parse_versions
 KUBECTL_SOURCES = ("cli", "cli-artifacts")
 
 
-@dataclass(frozen=True)
-class ComponentVersion:
+class ComponentVersion(Struct, frozen=True):
     name: str
     version: str
     display_name: str = ""
 
 
-@dataclass(frozen=True)
-class ComponentVersions:
+class ComponentVersions(Struct, frozen=True):
     versions: tuple[ComponentVersion, ...]
     """In name order."""
     tags: dict[str, str]

@@ -14,10 +14,11 @@ import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import msgspec
+from msgspec import Struct
+from msgspec.structs import replace
 
 from okd_release import names
 from okd_release import reference as references
@@ -172,8 +173,7 @@ def disk_target(directory: Path, since: Path | None) -> DiskStore:
     return DifferentialDiskStore(directory, available_in(since)[0])
 
 
-@dataclass(frozen=True)
-class WrittenRelease:
+class WrittenRelease(Struct, frozen=True):
     """A release a disk mirror holds: its `file://` reference, where it came from, its version and digest."""
 
     release: str

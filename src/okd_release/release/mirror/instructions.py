@@ -3,15 +3,13 @@ ImageContentSourcePolicy (icsp) or ImageDigestMirrorSet (idms)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import yaml
+from msgspec import Struct
 
 KINDS = ("icsp", "idms", "none")
 
 
-@dataclass(frozen=True)
-class MirrorSource:
+class MirrorSource(Struct, frozen=True):
     """A source repository and the mirrors that serve it (one entry of an ImageDigestMirrorSet)."""
 
     source: str

@@ -10,15 +10,15 @@ upload from the directory prints a mirror configuration naming the release's own
 
 from __future__ import annotations
 
-import dataclasses
 import platform as host
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+import msgspec.structs
+from msgspec import Struct, field
 
 from okd_release import reference as references
 from okd_release.content import Platform
@@ -60,8 +60,7 @@ RELEASE_SUFFIXES = ("x86_64", "aarch64", "ppc64le", "s390x", "multi", "riscv64",
 _HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386", "armv7l": "arm"}
 
 
-@dataclass
-class MirrorOptions:
+class MirrorOptions(Struct):
     """What `run_mirror` copies, and where: the fields of `okd-release mirror`'s flags.
 
     Each field is named after its flag (`--to-dir` is `to_dir`; `--from` is `from_`, as `from` is a Python
@@ -111,8 +110,7 @@ class MirrorOptions:
     since: Path | None = None
 
 
-@dataclass(repr=False)
-class MirrorResult:
+class MirrorResult(Struct):
     """What `run_mirror` did: the release, each image copy, the transfer summary, the mirror configuration.
 
     Attributes:
@@ -149,8 +147,7 @@ class MirrorResult:
                 f"{self.summary.blobs_copied} blobs copied>")
 
 
-@dataclass(frozen=True)
-class MirrorPlan:
+class MirrorPlan(Struct, frozen=True):
     """What `plan_mirror` decided: the release, one copy per image, and what the result will be called."""
 
     release: ReleaseImage
@@ -214,8 +211,7 @@ class MirrorIndexDocument(msgspec.Struct, frozen=True):
     digest: str = ""
 
 
-@dataclass(frozen=True)
-class PlatformPattern:
+class PlatformPattern(Struct, frozen=True):
     """`--filter-by-os`: a regular expression searched in `os/arch[/variant]`, as oc's (unanchored, so
     `linux/arm64` matches `linux/arm64/v8`)."""
 
@@ -383,7 +379,7 @@ def plan_mirror(registries: Registries, options: MirrorOptions) -> MirrorPlan:
     if len(texts) > 1:
         return _plan_several(registries, options, texts)
     if texts and texts[0] != options.from_:
-        options = dataclasses.replace(options, from_=texts[0])
+        options = msgspec.structs.replace(options, from_=texts[0])
     return _plan_one(registries, options, _target(registries, options))
 
 
@@ -392,11 +388,11 @@ def _plan_several(registries: Registries, options: MirrorOptions, texts: list[st
     if options.to_release_image:
         raise ConfigError("--to-release-image names one image: mirror several releases with --to")
     into = _target(registries, options)  # one store: what it records (a differential mirror's base) is the run's
-    plans = [_plan_one(registries, dataclasses.replace(options, from_=text), into) for text in texts]
+    plans = [_plan_one(registries, msgspec.structs.replace(options, from_=text), into) for text in texts]
     first = plans[0]
     sources = {source.source for plan in plans for source in plan.sources}
     mirrors = list(first.sources[0].mirrors) if first.sources else []
-    return dataclasses.replace(first, copies=PlannedCopies.chain([plan.copies for plan in plans]),
+    return msgspec.structs.replace(first, copies=PlannedCopies.chain([plan.copies for plan in plans]),
                                sources=mirror_sources(sources, mirrors), others=tuple(plans[1:]))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
@@ -36,8 +37,7 @@ def is_override(annotations: Mapping[str, str]) -> bool:
     return annotations.get(ANNOTATION_OVERRIDE) == "true"
 
 
-@dataclass(frozen=True)
-class OperatorFiles:
+class OperatorFiles(Struct, frozen=True):
     """The files of an operator's /manifests/ by name, and their modification times."""
 
     files: dict[str, bytes]
@@ -117,8 +117,7 @@ def _check_name(name: str, where: str) -> None:
         raise PayloadError(f"{where}: the manifest name {name!r} is not a printable-ASCII file name")
 
 
-@dataclass(frozen=True)
-class GatheredManifests:
+class GatheredManifests(Struct, frozen=True):
     """The release's manifests in the payload layer's order, and every tag an operator's image-references names.
 
     `mtimes` are the manifests' modification times as the operator images have them, `newest` the newest

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from okd_release import reference as references
 from okd_release.content import Descriptor
@@ -55,8 +56,7 @@ GO_ZERO_TIME = -62135596800
 """Go's zero time.Time (0001-01-01T00:00:00Z): the build time of a release whose image-references has none."""
 
 
-@dataclass
-class NewOptions:
+class NewOptions(Struct):
     """What `plan_release` builds a payload from: the fields of `okd-release new`'s flags.
 
     Each field is named after its flag (`--from-release` is `from_release`, `--mapping-file` is
@@ -111,8 +111,7 @@ class NewOptions:
     created: int | None = None
 
 
-@dataclass(repr=False)
-class PlannedRelease:
+class PlannedRelease(Struct):
     """A payload ready to write or push, with the resolved component images it names.
 
     Attributes:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release import mediatypes
@@ -34,8 +35,7 @@ class NotReproduced(PayloadError):
     """A release rebuilt from itself with no changes did not get the input release's digest."""
 
 
-@dataclass(frozen=True)
-class PublishedRelease:
+class PublishedRelease(Struct, frozen=True):
     """A release image `push_release` pushed: its pullspec by digest, the digest and the manifest."""
 
     pullspec: str
@@ -72,8 +72,7 @@ def write_to_file(payload: Payload, path: Path) -> None:
         atomic_write(path, layer.chunks(), layer.digest, str(path))
 
 
-@dataclass(frozen=True)
-class AssembledRelease:
+class AssembledRelease(Struct, frozen=True):
     """The release image before it is pushed: the payload layer (ours, or the input release's when it has
     the same content), the config and the manifest."""
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release.errors import PayloadError
 from okd_release.release.payload.versions import parse_semver
@@ -27,8 +28,7 @@ _AFTER = rb"([" + _GO_SPACE + rb"\"']|\Z)"
 _VERSION = re.compile(rb"(\W|^)0\.0\.1-snapshot([a-z0-9\-]*)")
 
 
-@dataclass(frozen=True)
-class ImageReference:
+class ImageReference(Struct, frozen=True):
     """A placeholder an operator's manifests use (`source`, exactly as its image-references names it) and
     the release pullspec that replaces it (`target`)."""
 

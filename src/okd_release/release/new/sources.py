@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from okd_release import names
 from okd_release import reference as references
@@ -33,8 +34,7 @@ from okd_release.release.payload.source import DEFAULT_PLATFORM, ReleaseImage, o
 MAX_DIR_FILE = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """The input of a build.
 
     Attributes:

@@ -7,7 +7,8 @@ and its `0.0.1-snapshot-<key>` strings the versions that only those tags declare
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from okd_release.errors import PayloadError
 from okd_release.release.new.documents import first_document
@@ -19,8 +20,7 @@ KUBECTL_IMAGES = ("cli", "cli-artifacts")
 """Only these images' kubectl version counts; others carry it too (hyperkube) and may differ."""
 
 
-@dataclass(frozen=True)
-class LocalTag:
+class LocalTag(Struct, frozen=True):
     """One entry of an operator's image-references: a payload tag name and the placeholder its manifests
     use (`from.name` whole, tag included), or None when `from` is not a DockerImage (oc skips those)."""
 
@@ -52,8 +52,7 @@ def parse_operator_references(data: bytes) -> list[LocalTag]:
     return entries
 
 
-@dataclass(frozen=True)
-class Transforms:
+class Transforms(Struct, frozen=True):
     """The release facts one operator's manifests may use."""
 
     references: dict[str, ImageReference] = field(default_factory=dict)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release import reference as references
 from okd_release.errors import NotFound, OkdReleaseError, PayloadError
@@ -19,8 +20,7 @@ from okd_release.release.payload.source import choose_manifest
 from okd_release.stores import open_store
 
 
-@dataclass(frozen=True)
-class ComponentImage:
+class ComponentImage(Struct, frozen=True):
     """One resolved component: its pullspec by digest, the image (for a list: the default platform's) and config."""
 
     name: str

@@ -7,10 +7,11 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from okd_release import names
 from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_part, prepare
@@ -153,8 +154,7 @@ def _checked(check: Callable[[object, str], str], value: str, what: str, where: 
         raise UnsafeName(f"{where} is invalid at {path}: {error}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class TagPolicy:
+class TagPolicy(Struct, frozen=True):
     """What else a tag of an ImageStream carries, kept as the input had it (oc copies the tag)."""
 
     reference: bool = False
@@ -174,8 +174,7 @@ class TagPolicy:
 NO_POLICY = TagPolicy()
 
 
-@dataclass(frozen=True, slots=True)
-class ImageTag:
+class ImageTag(Struct, frozen=True):
     """One component of a release: `name` pointing at `pullspec`, with build annotations.
 
     A release of thousands of images holds one per image for as long as it is open, hence slots.
@@ -205,8 +204,7 @@ def _annotations(annotations: dict[str, str] | None) -> dict[str, str]:
     return {sys.intern(key): value for key, value in annotations.items()} if annotations else {}
 
 
-@dataclass(frozen=True)
-class StreamStatus:
+class StreamStatus(Struct, frozen=True):
     """An ImageStream's status: its repositories, and the images its tags were imported as (an input of `new -f`)."""
 
     docker_image_repository: str = ""
@@ -214,8 +212,7 @@ class StreamStatus:
     tags: tuple[NamedTagEventListDocument, ...] = ()
 
 
-@dataclass(frozen=True)
-class ImageStream:
+class ImageStream(Struct, frozen=True):
     """image-references: the components of a release (or of an operator's placeholders).
 
     `created` is metadata.creationTimestamp (RFC 3339, None when absent): the release's build time.
@@ -299,8 +296,7 @@ class ImageStream:
         return gojson.marshal_indent(self.to_json())
 
 
-@dataclass(frozen=True)
-class ReleaseMetadata:
+class ReleaseMetadata(Struct, frozen=True):
     version: str
     previous: tuple[str, ...] = ()
     next: tuple[str, ...] = ()
@@ -339,8 +335,7 @@ def _go_value(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Payload:
+class Payload(Struct, frozen=True):
     """The contents of /release-manifests/: image-references, release-metadata and the manifests.
 
     `raw` is image-references and release-metadata exactly as read from a release (empty for a payload
@@ -355,7 +350,7 @@ class Payload:
     image_references: ImageStream
     metadata: ReleaseMetadata | None
     manifests: dict[str, bytes]
-    packed: dict[str, bytes] = field(default_factory=dict, repr=False)
+    packed: dict[str, bytes] = field(default_factory=dict)
     mtimes: dict[str, float] = field(default_factory=dict)
     newest: float | None = None
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from okd_release import reference as references
 from okd_release.content import Platform, RawManifest
@@ -23,8 +24,7 @@ from okd_release.stores import open_store
 DEFAULT_PLATFORM = Platform("linux", "amd64")
 
 
-@dataclass(frozen=True, repr=False)
-class ReleaseImage:
+class ReleaseImage(Struct, frozen=True):
     """A release payload and where it came from; `store`/`image` are None for directories and tar files.
 
     Attributes:

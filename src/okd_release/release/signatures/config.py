@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from msgspec import Struct
 
 from okd_release.documents import convert, load_yaml_all
 from okd_release.registry.url import URL, InvalidURL, parse_url
@@ -24,8 +24,7 @@ STORE_PREFIX = "store-"
 MAX_KEY_FILE = 1024 * 1024  # a keyring of a few keys is a few KB
 
 
-@dataclass(frozen=True)
-class VerificationKey:
+class VerificationKey(Struct, frozen=True):
     """One `verifier-public-key-*` entry (or a `--verification-key` file): GPG public keys, armored or not.
     Each entry must have signed the release: one valid signature by any key it holds is enough for it."""
 
@@ -33,8 +32,7 @@ class VerificationKey:
     data: bytes
 
 
-@dataclass(frozen=True)
-class VerificationConfig:
+class VerificationConfig(Struct, frozen=True):
     """The keys that must all have signed a release and the stores (http/https URLs) its signatures are read from.
 
     Attributes:

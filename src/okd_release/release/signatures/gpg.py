@@ -7,10 +7,10 @@ import logging
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from types import TracebackType
 
 import gnupg  # type: ignore[import-untyped]
+from msgspec import Struct
 
 from okd_release.release.signatures.errors import SignatureError
 
@@ -21,8 +21,7 @@ logging.getLogger("gnupg").setLevel(logging.WARNING)
 _PASSPHRASE_STATUSES = ("bad passphrase", "missing passphrase", "need passphrase")
 
 
-@dataclass(frozen=True)
-class SignedContent:
+class SignedContent(Struct, frozen=True):
     """What a valid signature signed, and by whom: the primary key's fingerprint and its user id."""
 
     content: bytes

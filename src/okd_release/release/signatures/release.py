@@ -4,8 +4,9 @@ checked, with what to say when it has none or fails and the user chose to go on.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from okd_release.registry.options import RegistryOptions
 from okd_release.release.payload.source import ReleaseImage
@@ -18,8 +19,7 @@ from okd_release.release.signatures.verify import Verification, verify_release
 UNCONFIGURED = "No release authenticity verification is configured, all releases are considered unverified"
 
 
-@dataclass(frozen=True)
-class SignatureCheck:
+class SignatureCheck(Struct, frozen=True):
     """What checking a release's signatures found: the verification (None when unverified), and why not."""
 
     verification: Verification | None

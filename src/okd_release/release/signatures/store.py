@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release.registry.deadlines import deadline
@@ -21,8 +22,7 @@ MAX_SIGNATURES = 9  # signature-1 .. signature-9: library-go stops there, so a h
 MAX_SIGNATURE_BYTES = 50 * 1024  # library-go reads no more of a signature; a real one is under 1 KiB
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Struct, frozen=True):
     """A signature read from a store (`data`), or why one could not be (`problem`)."""
 
     store: str

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release.registry.options import RegistryOptions
@@ -22,8 +23,7 @@ log = logging.getLogger(__name__)
 _PROBLEMS_SHOWN = 3
 
 
-@dataclass(frozen=True)
-class VerifiedSignature:
+class VerifiedSignature(Struct, frozen=True):
     """One valid signature of the release: which verification key it satisfies, the key's fingerprint and user
     id, where it was read, and what the signed document says (identity, creator, timestamp)."""
 
@@ -35,7 +35,7 @@ class VerifiedSignature:
     identity: str
     creator: str
     timestamp: int
-    data: bytes = field(repr=False)
+    data: bytes
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "fingerprint": self.fingerprint, "signer": self.signer, "store": self.store,
@@ -43,8 +43,7 @@ class VerifiedSignature:
                 "timestamp": self.timestamp}
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(Struct, frozen=True):
     """A verified release: its digest, the config it was verified with, and one signature per key."""
 
     digest: str
