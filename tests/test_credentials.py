@@ -159,3 +159,14 @@ def test_docker_hub_keys_and_namespaces(tmp_path) -> None:
     assert store.lookup("legacy.example", "any/thing") == Credentials(USERNAME, "legacy")  # a URL key is its host
     assert store.lookup("quay.io", "org/repo") == Credentials(USERNAME, "repo")
     assert store.lookup("quay.io", "org/other") is None and store.lookup("quay.io") is None
+
+
+def test_credentials_never_show_their_password_however_they_are_printed() -> None:
+    import pprint
+
+    from rich.pretty import pretty_repr
+
+    credentials = Credentials("admin", "s3cret-pass")
+    for shown in (repr(credentials), str(credentials), pprint.pformat(credentials), pretty_repr(credentials),
+                  f"{credentials}", repr([credentials])):
+        assert "s3cret-pass" not in shown and "admin" in shown
