@@ -15,8 +15,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from msgspec import Struct
 
@@ -36,9 +36,8 @@ class Credentials(Struct, frozen=True):
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password=<hidden>)"
 
-    def __rich_repr__(self) -> Iterator[tuple[str, str]]:  # what rich would show instead of __repr__
-        yield "username", self.username
-        yield "password", "<hidden>"
+    def __rich_repr__(self) -> list[tuple[str, Any]]:  # what rich would show instead of __repr__
+        return [("username", self.username), ("password", "<hidden>")]
 
 
 def default_config_paths() -> list[Path]:
