@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import logging
 import os
 import queue
 import threading
@@ -29,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from msgspec import Struct, field
 
+from okd_release import logs
 from okd_release.content import Descriptor, Platform
 from okd_release.errors import DigestMismatch, ManifestBlobUnknown, OkdReleaseError, TransferError, TransientRegistryError
 from okd_release.image import manifest as manifests
@@ -38,8 +38,6 @@ from okd_release.listener import ProgressListener, SilentProgress
 from okd_release.registry.client import BlobCut
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.retry import RetryCounter
-
-log = logging.getLogger(__name__)
 
 UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 """Errors of a target file system that a retry cannot fix: they end the whole transfer at once."""
@@ -590,7 +588,7 @@ class Transfer:
             with self._limit(target.store):
                 return target.store.mount_blob(target.repository, blob.digest, source.repository)
         except OkdReleaseError as error:
-            log.debug("mount of %s failed, copying instead: %s", blob.digest, error)
+            logs.debug(__name__, "mount of %s failed, copying instead: %s", blob.digest, error)
             return False
 
     def _counted(self, chunks: Iterable[bytes], sent: _Meter) -> Iterator[bytes]:
@@ -614,7 +612,7 @@ class Transfer:
                 attempt += 1
                 if attempt >= self.retry.attempts:
                     raise
-                log.debug("%s: %s; continuing where it stopped", what, cut)
+                logs.debug(__name__, "%s: %s; continuing where it stopped", what, cut)
                 self.retries.add()
                 self._pause(self.retry.backoff(attempt - 1, cut.retry_after))
                 chunks = cut.resume()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import select
@@ -82,6 +81,8 @@ def registry_options(command: F) -> F:
 def make_registries(registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int = 0,
                     max_connections: int = 16) -> Registries:
     if loglevel:
+        import logging  # noqa: PLC0415 - only when asked for: most runs log nothing
+
         logging.basicConfig(level=logging.DEBUG if loglevel >= 4 else logging.INFO, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
     options = RegistryOptions(insecure=insecure, ca_file=ca_file, registry_config=registry_config,
@@ -179,6 +180,8 @@ def handle_errors(command: F) -> F:
 
 def _unexpected(error: Exception, loglevel: int) -> None:
     if loglevel >= 4:
+        import logging  # noqa: PLC0415 - an unexpected error, traced when asked for
+
         logging.getLogger("okd_release").error("unexpected error", exc_info=error)
     hint = "" if loglevel >= 4 else " (rerun with --loglevel 4 for the trace)"
     click.echo(f"error: unexpected {type(error).__name__}: {_one_line(str(error))[:300]}{hint}", err=True)

@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,11 +18,13 @@ from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
 from okd_release.release.info.describe import ReleaseInfo, describe
-from okd_release.release.info.diff import ImageChange, ReleaseDiff, diff_releases
 from okd_release.release.info.gojson import encode
 from okd_release.release.payload.model import IMAGE_REFERENCES
 from okd_release.release.payload.source import ReleaseImage, open_release, open_release_or_dir
 from okd_release.release.payload.versions import parse_semver
+
+if TYPE_CHECKING:
+    from okd_release.release.info.diff import ImageChange, ReleaseDiff
 
 LISTS = ("name", "pullspec", "digest")
 TEMPLATES = ("jsonpath", "template", "go-template")
@@ -356,6 +358,8 @@ def _changes(registries: Registries, old_text: str, new_text: str | None, from_d
     files = contents or bool(form)
     new = describe(_open(registries, new_text, from_dir, platform), registries, files=files)
     old = describe(open_release(registries, old_text, platform), registries, files=files)
+    from okd_release.release.info.diff import diff_releases  # noqa: PLC0415 - only for two releases
+
     difference = diff_releases(old, new)
     if contents:  # ours: the manifests' diffs (oc prints how to extract both and diff them)
         click.echo(f"# {new.version} (changes from {old.version})")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import logging
 import os
 import secrets
 import stat
@@ -23,12 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from okd_release import digest as digests
-from okd_release import mediatypes, names
+from okd_release import logs, mediatypes, names
 from okd_release.content import CHUNK, Descriptor, RawManifest
 from okd_release.errors import DigestMismatch, ManifestError, NotFound, UnsafeName
 from okd_release.image.store import LocalRetry
-
-log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".partial-"
 FILE_MODE = 0o644  # before the umask, which the kernel applies when the file is created
@@ -174,7 +171,7 @@ class DiskStore(LocalRetry):
             self._swept = True
             removed = remove_stale_partials(self.root / "v2")
         if removed:
-            log.info("removed %d temporary files left by an interrupted run in %s", removed, self.root)
+            logs.info(__name__, "removed %d temporary files left by an interrupted run in %s", removed, self.root)
 
     def describe(self, repository: str) -> str:
         return f"file://{repository} in {self.root}"

@@ -10,15 +10,13 @@ about) and every write.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from okd_release import logs
 from okd_release.content import Descriptor, RawManifest
 from okd_release.errors import NotFound, OkdReleaseError, RegistryError
 from okd_release.image.store import ImageStore
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Place = tuple[ImageStore, str]
@@ -87,7 +85,7 @@ class ReadThroughStore:
             try:
                 return read(store, where)
             except OkdReleaseError as error:
-                log.info("%s not read from %s: %s", what, store.describe(where), error)
+                logs.info(__name__, "%s not read from %s: %s", what, store.describe(where), error)
                 failures.append(error)
         if len(failures) == 1:
             raise failures[0]

@@ -14,7 +14,8 @@ from msgspec import Struct
 from okd_release.errors import AuthenticationError, RegistryError, TransientRegistryError
 from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.deadlines import deadline
-from okd_release.registry.http import Client, TransportError
+from okd_release.registry.failures import TransportError
+from okd_release.registry.http import Client
 from okd_release.registry.limits import read_capped
 from okd_release.registry.retry import RETRY_STATUSES, parse_retry_after
 from okd_release.registry.url import URL, InvalidURL, parse_url

@@ -1,4 +1,4 @@
-"""HTTP/1.1 for registry traffic, on the standard library: sockets, ssl, and http.client's response parser.
+"""HTTP/1.1 for registry traffic, on the standard library's sockets and ssl (answers read by registry.answer).
 
 One keep-alive connection per thread and origin (more when a thread holds a streamed answer open while it sends
 another request there): no pool shared between threads, so no lock per request. Every socket operation is
@@ -12,21 +12,34 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import io
 import re
 import select
 import socket
-import ssl
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
 from okd_release.errors import ConfigError
+from okd_release.registry.answer import Answer, Disconnected
 from okd_release.registry.deadlines import Expired, bounded, expired
+from okd_release.registry.failures import (
+    ConnectError,
+    ConnectTimeout,
+    ProxyError,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    TransportError,
+    WriteError,
+    WriteTimeout,
+)
 from okd_release.registry.proxy import ProxySettings, shown
 from okd_release.registry.url import URL, InvalidURL, parse_url
+
+if TYPE_CHECKING:
+    import ssl  # loaded when a connection first needs TLS (Client.tls)
 
 READ_BYTES = 1024 * 1024  # the most one socket read takes (what it holds, up to this)
 DRAIN_LIMIT = 64 * 1024  # a body nobody needs is read to free its connection only up to this
@@ -36,42 +49,6 @@ _REPLAYABLE = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})  # idempote
 _SMALL_BODY = 64 * 1024  # sent in one write with the headers
 _HEADER_BUFFER = 64 * 1024
 _BAD_HEADER = re.compile(r"[\r\n\0]")
-
-
-class TransportError(Exception):
-    """The request could not be completed over the network (what retry.as_transient turns into a retry)."""
-
-
-class ConnectError(TransportError):
-    pass
-
-
-class ConnectTimeout(TransportError):
-    pass
-
-
-class ReadTimeout(TransportError):
-    pass
-
-
-class WriteTimeout(TransportError):
-    pass
-
-
-class ReadError(TransportError):
-    pass
-
-
-class WriteError(TransportError):
-    pass
-
-
-class RemoteProtocolError(TransportError):
-    """The server broke HTTP: closed without an answer, a short body, a line that does not parse."""
-
-
-class ProxyError(TransportError):
-    pass
 
 
 def _timed_out(by_deadline: bool, error: type[TransportError]) -> TransportError:
@@ -86,6 +63,7 @@ class _Socket:
         self.sock = sock
         self.timeout = timeout
         self._set: float | None = sock.gettimeout()
+        self.reader = io.BufferedReader(_Reader(self), _HEADER_BUFFER)  # answers are read through it, one by one
 
     def _bound(self, error: type[TransportError]) -> bool:
         try:
@@ -115,14 +93,10 @@ class _Socket:
         except OSError as error:
             raise WriteError(str(error) or type(error).__name__) from error
 
-    def makefile(self, mode: str = "rb") -> io.BufferedReader:
-        """What http.client.HTTPResponse reads from: buffered, over this socket (closing it leaves the socket open)."""
-        assert mode == "rb"
-        return io.BufferedReader(_Reader(self), _HEADER_BUFFER)
-
     def closed_by_peer(self) -> bool:
         """Whether an idle connection has something to read: the server closed it (or broke the protocol)."""
-        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+        pending = getattr(self.sock, "pending", None)  # a TLS socket may hold decrypted bytes unread
+        if pending is not None and pending():
             return True
         try:
             poller = select.poll()
@@ -234,16 +208,15 @@ class Connection:
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}",
                  *(f"{k}: {v}" for k, v in _proxy_authorization(proxy).items())]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        answer = http.client.HTTPResponse(sock, method="CONNECT")  # type: ignore[arg-type]
         try:
-            answer.begin()
-        except (http.client.HTTPException, ValueError) as error:
-            raise ProxyError(f"proxy {shown(proxy)} broke HTTP answering CONNECT: {type(error).__name__}") from None
+            answer = Answer(sock.reader, "CONNECT")
+        except RemoteProtocolError as error:
+            raise ProxyError(f"proxy {shown(proxy)} broke HTTP answering CONNECT: {error}") from None
         if not 200 <= answer.status < 300:
             raise ProxyError(f"proxy {shown(proxy)} answered {answer.status} to CONNECT {authority}")
 
     def exchange(self, method: str, url: URL, headers: Mapping[str, str], body: bytes | Iterable[bytes] | None,
-                 ) -> http.client.HTTPResponse:
+                 ) -> Answer:
         """Send one request and read the answer's status and headers (the body is left to Response)."""
         replayable = method in _REPLAYABLE and not (body is not None and not isinstance(body, bytes))
         for _ in range(2):
@@ -257,13 +230,11 @@ class Connection:
             self._used = True
             try:
                 _send_request(sock, method, self._request_target(url), self._headers(url, headers), body)
-                answer = http.client.HTTPResponse(sock, method=method)  # type: ignore[arg-type]
-                answer.begin()
-                return answer
-            except (TransportError, http.client.HTTPException) as error:
+                return Answer(sock.reader, method)
+            except TransportError as error:
                 self.close()
                 if fresh or not replayable or not _dropped(error):
-                    raise _protocol(error) from None
+                    raise error from None
             except BaseException:
                 self.close()
                 raise
@@ -285,15 +256,7 @@ class Connection:
 
 def _dropped(error: BaseException) -> bool:
     """Whether a reused connection failed the way one the server closed meanwhile does."""
-    return isinstance(error, http.client.RemoteDisconnected) or isinstance(error.__cause__, ConnectionError)
-
-
-def _protocol(error: BaseException) -> TransportError:
-    if isinstance(error, TransportError):
-        return error
-    if isinstance(error, http.client.RemoteDisconnected):
-        return RemoteProtocolError("Server disconnected without sending a response.")
-    return RemoteProtocolError(f"{type(error).__name__}: {error}".rstrip(": "))
+    return isinstance(error, Disconnected) or isinstance(error.__cause__, ConnectionError)
 
 
 def _send_request(sock: _Socket, method: str, target: str, headers: dict[str, str],
@@ -340,13 +303,13 @@ class Response:
     A body read to its end leaves the connection for the next request; one closed early closes the connection.
     """
 
-    def __init__(self, method: str, answer: http.client.HTTPResponse, url: URL, connection: Connection) -> None:
+    def __init__(self, answer: Answer, url: URL, connection: Connection) -> None:
         self.status_code = answer.status
-        self.headers: http.client.HTTPMessage = answer.headers
+        self.headers = answer.headers
         self.url = url
         self._answer = answer
         self._connection: Connection | None = connection
-        if method == "HEAD" or answer.status in (204, 304) or (answer.length == 0 and not answer.chunked):
+        if answer.finished:
             self._finish()  # no body follows
 
     def iter_bytes(self) -> Iterator[bytes]:
@@ -355,20 +318,17 @@ class Response:
         while self._connection is not None:
             try:
                 piece = read1(READ_BYTES)
-            except (TransportError, http.client.HTTPException) as error:
-                self.close()
-                raise _protocol(error) from None
             except BaseException:
                 self.close()
                 raise
             if not piece:
-                if not answer.chunked and answer.length:
+                if answer.length:
                     self.close()
                     raise RemoteProtocolError("peer closed connection without sending complete message body "
                                               f"({answer.length} bytes missing)")
                 self._finish()
                 return
-            if not answer.chunked and answer.length == 0:
+            if answer.length == 0:
                 self._finish()
             yield piece
 
@@ -379,7 +339,6 @@ class Response:
     def _finish(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            self._answer.close()
             if self._answer.will_close:
                 connection.close()
             connection.busy = False
@@ -388,7 +347,6 @@ class Response:
         """Done with the answer: a body not read to its end closes the connection (it cannot carry another)."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            self._answer.close()
             connection.close()
             connection.busy = False
 
@@ -418,7 +376,7 @@ class Client:
         self.user_agent = user_agent
         self._verify = verify
         self._ca_file = ca_file
-        self._context: ssl.SSLContext | None = verify if isinstance(verify, ssl.SSLContext) else None
+        self._context: ssl.SSLContext | None = None if isinstance(verify, bool) else verify
         self._mine = _Connections()
         self._all: list[Connection] = []
         self._lock = threading.Lock()  # taken when a connection is made or all are closed, not per request
@@ -426,6 +384,8 @@ class Client:
     def tls(self) -> ssl.SSLContext:
         """The TLS settings, made on first use (loading the system's CAs costs time a plain-HTTP run need not spend)."""
         if self._context is None:
+            import ssl  # noqa: PLC0415 - a run against plain-HTTP registries never needs it
+
             if self._verify is False:  # no CAs to load: a fraction of the cost
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 context.check_hostname = False
@@ -488,7 +448,7 @@ class Client:
         except BaseException:
             connection.busy = False
             raise
-        return Response(method, answer, url, connection)
+        return Response(answer, url, connection)
 
     def _connection(self, url: URL) -> Connection:
         proxy = self.proxies.proxy_for(url)

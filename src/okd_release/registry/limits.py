@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 
 from okd_release.errors import OkdReleaseError, RegistryError, TransientRegistryError
-from okd_release.registry.http import DRAIN_LIMIT, Response, TransportError, drain
+from okd_release.registry.failures import TransportError
+from okd_release.registry.http import DRAIN_LIMIT, Response, drain
 
 __all__ = ["DRAIN_LIMIT", "drain", "guarded", "read_capped"]  # drain lives with the connections it frees
 

@@ -4,10 +4,9 @@ TLS spoken to a plain-HTTP registry. Reported at once with what to do, instead o
 from __future__ import annotations
 
 import socket
-import ssl
 
 from okd_release.errors import RegistryError
-from okd_release.registry.http import ConnectError
+from okd_release.registry.failures import ConnectError
 from okd_release.registry.proxy import ProxySettings, shown
 from okd_release.registry.url import InvalidURL, parse_url
 
@@ -47,6 +46,8 @@ def permanent_failure(error: ConnectError, registry: str, url: str, *,
     name = peer.host
     address = f"{name}:{peer.port}" if peer.port is not None else name
     where = f"proxy {shown(proxy)} (for registry {registry})" if proxy else f"registry {registry}"
+    import ssl  # noqa: PLC0415 - only once a connection has failed
+
     for cause in _causes(error):
         if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
             return Unreachable(f"cannot resolve host {name}: {where} is unreachable (check the name and the machine's DNS)")

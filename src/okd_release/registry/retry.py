@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from okd_release import logs
 from okd_release.errors import TransientRegistryError
-from okd_release.registry.http import TransportError
+from okd_release.registry.failures import TransportError
 from okd_release.registry.options import RetryPolicy
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -52,6 +50,8 @@ def parse_retry_after(value: str | None) -> float | None:
     if _SECONDS.fullmatch(value):
         return float(value)
     try:
+        from email.utils import parsedate_to_datetime  # noqa: PLC0415 - only for a date, which is rare
+
         when = parsedate_to_datetime(value)
         seconds = when.timestamp() - time.time()
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -80,7 +80,7 @@ def with_retries(policy: RetryPolicy, what: str, operation: Callable[[], T], cou
         if attempt >= policy.attempts:
             raise TransientRegistryError(f"{failure} (gave up after {attempt} attempts)", exhausted=True) from None
         delay = policy.backoff(attempt - 1, failure.retry_after)
-        log.debug("retrying %s in %.2fs: %s", what, delay, failure)
+        logs.debug(__name__, "retrying %s in %.2fs: %s", what, delay, failure)
         if counter is not None:
             counter.add()
         policy.sleep(delay)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
-import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from okd_release import __version__, names
+from okd_release import __version__, logs, names
 from okd_release.errors import (
     AuthenticationError,
     ManifestBlobUnknown,
@@ -23,7 +22,8 @@ from okd_release.errors import (
 from okd_release.registry.auth import Authenticator, same_origin
 from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.deadlines import deadline, then_deadline
-from okd_release.registry.http import Client, ConnectError, ReadError, RemoteProtocolError, Response, TransportError
+from okd_release.registry.failures import ConnectError, ReadError, RemoteProtocolError, TransportError
+from okd_release.registry.http import Client, Response
 from okd_release.registry.limits import drain, read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxySettings
@@ -31,7 +31,9 @@ from okd_release.registry.reachability import permanent_failure
 from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 from okd_release.registry.url import URL, InvalidURL, parse_url
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import ssl
+
 Body = bytes | Iterable[bytes] | None
 UNAVAILABLE_SECONDS = 15.0
 MAX_ERROR_BODY = 64 * 1024
@@ -205,7 +207,7 @@ class Transport:
                 request_headers["Authorization"] = authorization
             response = client.send(method, target, headers=request_headers, body=content, params=params)
             self._reached = True
-            log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
+            logs.debug(__name__, "%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
             if response.status_code != 401:
                 return response
             challenge = response.headers.get("WWW-Authenticate", "")

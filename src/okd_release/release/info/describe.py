@@ -8,9 +8,7 @@ manifests and configs, concurrently) only for views that need them (`--size`, `-
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlparse
 
 from msgspec import Struct, field
 
@@ -150,6 +148,8 @@ class ReleaseInfo(Struct, frozen=True):
 
 def commit_url(source: str, commit: str) -> str:
     """oc's --commit-urls: a GitHub source links to the commit; any other shows the source and the commit."""
+    from urllib.parse import urlparse  # noqa: PLC0415 - only --commit-urls needs it
+
     parsed = urlparse(source)
     if parsed.netloc == "github.com":
         return f"https://github.com{parsed.path}/commit/{commit}"
@@ -177,6 +177,8 @@ def _fetched(component: ComponentImage) -> FetchedImage:
 def _fetch(registries: Registries, tags: tuple[ImageTag, ...], workers: int) -> tuple[dict[str, FetchedImage], list[str]]:
     found: dict[str, FetchedImage] = {}
     warnings: list[str] = []
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when component images are read
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {t.name: pool.submit(resolve, registries, t.name, t.pullspec) for t in tags}
         for name, future in futures.items():

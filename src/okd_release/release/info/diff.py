@@ -7,7 +7,6 @@ commit and the commits differ. A manifest changed when its bytes did.
 from __future__ import annotations
 
 import base64
-import difflib
 import json
 from typing import Any
 
@@ -86,6 +85,8 @@ class ReleaseDiff(Struct, frozen=True):
 
     def manifest_diffs(self) -> list[str]:
         """A unified diff of each changed manifest (`--contents`; oc prints how to diff extracted copies)."""
+        import difflib  # noqa: PLC0415 - only when files changed
+
         diffs = []
         for change in self.manifests:
             old = (change.old or b"").decode(errors="replace").splitlines(keepends=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from msgspec import Struct
 
 from okd_release import reference as references
@@ -67,6 +65,8 @@ def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: boo
     missing: list[str] = []
     listener = progress or SilentProgress()
     listener.planned(len(tags), 0, 0)
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when component images are read
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(resolve, registries, name, pullspec) for name, pullspec in sorted(tags.items())}
         for name, future in futures.items():

@@ -3,7 +3,6 @@ stores its signatures are read from (library-go's `verify.NewFromManifests`), or
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,11 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from okd_release import logs
 from okd_release.documents import convert, load_yaml_all
 from okd_release.registry.url import URL, InvalidURL, parse_url
 from okd_release.release.payload.model import Payload
 from okd_release.release.signatures.errors import SignatureError
-
-log = logging.getLogger(__name__)
 
 VERIFICATION_ANNOTATION = "release.openshift.io/verification-config-map"
 KEY_PREFIX = "verifier-public-key-"
@@ -79,7 +77,7 @@ def find_verification_config(payload: Payload) -> VerificationConfig | None:
         try:
             documents = load_yaml_all(data, f"manifest {name}", SignatureError)
         except SignatureError as error:
-            log.debug("not a verification ConfigMap: %s", error)  # the CVO skips what it cannot decode
+            logs.debug(__name__, "not a verification ConfigMap: %s", error)  # the CVO skips what it cannot decode
             continue
         for document in documents:
             if _is_verification_configmap(document):

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 from msgspec import Struct
 
 from okd_release import digest as digests
 from okd_release.registry.deadlines import deadline
-from okd_release.registry.http import Client, ConnectError, TransportError
+from okd_release.registry.failures import ConnectError, TransportError
+from okd_release.registry.http import Client
 from okd_release.registry.limits import read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.transport import make_http_client
 from okd_release.release.signatures.errors import SignatureError
-
-log = logging.getLogger(__name__)
 
 MAX_SIGNATURES = 9  # signature-1 .. signature-9: library-go stops there, so a hostile store cannot keep us reading
 MAX_SIGNATURE_BYTES = 50 * 1024  # library-go reads no more of a signature; a real one is under 1 KiB

@@ -3,7 +3,6 @@ have made at least one valid signature, read from any store, whose signed docume
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from msgspec import Struct
 
 from okd_release import digest as digests
+from okd_release import logs
 from okd_release.registry.options import RegistryOptions
 from okd_release.release.signatures.config import VerificationConfig
 from okd_release.release.signatures.document import parse_signed
@@ -19,7 +19,6 @@ from okd_release.release.signatures.export import read_signature_configmaps
 from okd_release.release.signatures.gpg import Keyring
 from okd_release.release.signatures.store import Candidate, fetch_signatures, http_client
 
-log = logging.getLogger(__name__)
 _PROBLEMS_SHOWN = 3
 
 
@@ -111,7 +110,7 @@ def _candidates(digest: str, config: VerificationConfig, options: RegistryOption
         yield from read_signature_configmaps(directory, digest)
     with http_client(options) as client:
         for store in config.stores:
-            log.info("reading signatures of %s from %s", digest, store)
+            logs.info(__name__, "reading signatures of %s from %s", digest, store)
             yield from fetch_signatures(client, store, digest, options.request_deadline)
 
 
