@@ -158,13 +158,14 @@ def test_remirror_into_a_complete_target_lists_its_tags_once_asks_one_head_per_t
     assert [request for request in read.requests if request[1] != "/v2/"] == []  # nothing asked of the source
 
 
-def test_a_fresh_mirror_lists_the_new_repository_once_and_asks_about_no_tag(source, target) -> None:
+def test_a_fresh_mirror_lists_the_new_repository_once_and_asks_about_no_tag_or_manifest(source, target) -> None:
     registry, components = source
     target_registry, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
     asked = [request for request in recorder.requests if request[1] != "/v2/"]
     assert [request for request in asked if request[1].endswith("/tags/list")] == [("GET", "/v2/speed/mirror/tags/list")]
-    assert [path for method, path in asked if method == "HEAD" and path in {_tag_path(c) for c in components}] == []
+    assert recorder.matching("HEAD", "/manifests/") == []  # the repository did not exist: it holds no manifest
+    assert len(recorder.matching("HEAD", "/blobs/")) == len({b.digest for c in components for b in c.manifest.blobs()})
     assert all(_tagged(target_registry, c.name) == c.digest for c in components)
 
 

@@ -34,6 +34,7 @@ class RegistryStore:
         self.key = "registry:" + client.registry
         # each repository's tags as first listed, and those put since: a tag not among them is not asked about
         self._tags: dict[str, set[str] | None] = {}
+        self._absent: set[str] = set()  # repositories the registry did not know when their tags were listed
         self._tags_lock = threading.Lock()
 
     def describe(self, repository: str) -> str:
@@ -49,6 +50,11 @@ class RegistryStore:
         return self.client.get_manifest(repository, reference)
 
     def has_manifest(self, repository: str, digest: str) -> bool:
+        self._known_tags(repository)
+        if repository in self._absent:
+            # Not there when first listed: no HEAD, as a fresh mirror would make one per image for nothing. A
+            # manifest put since is then missed, which only costs work: its blobs are checked and it is put again.
+            return False
         return self.client.head_manifest(repository, digest) is not None
 
     def tag_digest(self, repository: str, tag: str) -> str | None:
@@ -68,8 +74,9 @@ class RegistryStore:
             if repository not in self._tags:
                 try:
                     self._tags[repository] = set(self.client.list_tags(repository))
-                except NotFound:  # a repository that does not exist yet has no tags
+                except NotFound:  # a repository that does not exist yet has no tags, nor manifests
                     self._tags[repository] = set()
+                    self._absent.add(repository)
                 except (RegistryError, InvalidReference):  # listing refused, too large, or a tag we cannot use
                     self._tags[repository] = None
             return self._tags[repository]
