@@ -287,8 +287,10 @@ def test_an_image_missing_at_the_target_has_its_blobs_checked_and_only_it(source
     _mirror(registry.host, proxy.host, components)
     checked = {path.rsplit("/", 1)[1] for path in recorder.matching("HEAD", "/blobs/")}
     assert checked == {blob.digest for blob in missing.manifest.blobs()}
-    assert recorder.matching("PUT", f"/manifests/{missing.digest}") == [f"/v2/speed/mirror/manifests/{missing.digest}"]
+    assert recorder.matching("PUT", "/manifests/") == [_tag_path(missing)]  # put under its tag only: and so by digest
     assert _tagged(target_registry, missing.name) == missing.digest
+    with _session() as registries:
+        assert registries.client(target_registry.host).head_manifest("speed/mirror", missing.digest).digest == missing.digest
 
 
 @pytest.fixture(scope="module")

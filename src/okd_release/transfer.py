@@ -525,7 +525,7 @@ class Transfer:
                 if not image.present:
                     self._put_manifest(target, child.digest, child)
                 self._tell(target, child.digest, child.digest)
-            if not image.present:
+            if not image.present and not copy.tags:  # a manifest put under a tag is stored by its digest too
                 self._put_manifest(target, image.top.digest, image.top)
             if not copy.tags:
                 self._tell(target, image.top.digest, image.top.digest)
