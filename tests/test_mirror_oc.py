@@ -224,7 +224,8 @@ def test_filter_by_os_is_a_regular_expression_that_matches_variants(second_regis
 
 @pytest.mark.skipif(not os.environ.get("OC"), reason="set OC=/path/to/oc to check oc itself reads our directories")
 def test_oc_uploads_a_directory_okd_release_wrote_with_the_same_digests(second_registry, oc_dir: Path,
-                                                                         tmp_path: Path) -> None:
+                                                                         tmp_path: Path, golden_inputs: None) -> None:
+    # the release names its components at the golden source registry: `golden_inputs` serves them there
     ours = tmp_path / "ours"
     upload = run_cli("mirror", "--insecure", "--from-dir", str(oc_dir), "--to", f"{second_registry.host}/staging/r")
     assert upload.returncode == 0, upload.stderr
