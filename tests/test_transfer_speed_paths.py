@@ -169,6 +169,26 @@ def test_a_fresh_mirror_lists_the_new_repository_once_and_asks_about_no_tag_or_m
     assert all(_tagged(target_registry, c.name) == c.digest for c in components)
 
 
+def test_a_repository_holding_manifests_only_by_digest_is_unlisted_yet_mirrored_into_correctly(source, target) -> None:
+    """A registry lists no repository that has no tag: its manifests by digest are not asked about, and the
+    one put again is the whole cost; the image ends tagged, and the mirror's count of blobs is exact."""
+    registry, components = source
+    target_registry, proxy, recorder = target
+    first = components[0]
+    with _session() as registries:  # the first image, there by digest only, as an interrupted run can leave it
+        copies = _copies(registries, registry.host, proxy.host, components[:1])
+        Transfer(2).run([msgspec.structs.replace(copies[0], tags=())])
+    recorder.clear()
+    with _session() as registries:
+        summary = Transfer(4).run(_copies(registries, registry.host, proxy.host, components))
+    assert summary.images_failed == [] and summary.images == len(components)
+    assert recorder.matching("HEAD", "/manifests/") == []
+    assert {path.rsplit("/", 1)[1] for path in recorder.matching("HEAD", "/blobs/")} >= {
+        blob.digest for blob in first.manifest.blobs()}  # checked, found present, not sent again
+    assert summary.blobs_skipped == len(first.manifest.blobs())
+    assert all(_tagged(target_registry, c.name) == c.digest for c in components)
+
+
 def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) -> None:
     registry, components = source
     target_registry, proxy, recorder = target

@@ -50,12 +50,11 @@ class RegistryStore:
         return self.client.get_manifest(repository, reference)
 
     def has_manifest(self, repository: str, digest: str) -> bool:
-        self._known_tags(repository)
-        if repository in self._absent:
-            # Not there when first listed: no HEAD, as a fresh mirror would make one per image for nothing. A
-            # manifest put since is then missed, which only costs work: its blobs are checked and it is put again.
-            return False
         return self.client.head_manifest(repository, digest) is not None
+
+    def unknown_repository(self, repository: str) -> bool:
+        self._known_tags(repository)
+        return repository in self._absent
 
     def tag_digest(self, repository: str, tag: str) -> str | None:
         known = self._known_tags(repository)

@@ -264,8 +264,10 @@ class Transfer:
                                         f"({chosen}); it must match one")
                 top = children[0]
                 children = []
-        with self._limit(copy.target.store):
-            present = copy.target.store.has_manifest(copy.target.repository, top.digest)
+        target = copy.target
+        with self._limit(target.store):
+            present = not target.store.unknown_repository(target.repository) and \
+                target.store.has_manifest(target.repository, top.digest)
         return _Image(copy, top, children, present)
 
     def _prepare(self, copy: ImageCopy) -> _Image | None:

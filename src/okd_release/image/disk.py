@@ -212,6 +212,9 @@ class DiskStore(LocalRetry):
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self._manifest(repository, digests.validate(digest)).is_file()
 
+    def unknown_repository(self, repository: str) -> bool:  # noqa: ARG002 - part of the store protocol
+        return False  # a manifest's file is as cheap to look for
+
     def tag_digest(self, repository: str, tag: str) -> str | None:
         path = self._manifest(repository, tag)
         digest = self._tagged_digest(repository, tag, path)

@@ -71,6 +71,9 @@ class OciLayout(LocalRetry):
             if isinstance(entry, dict) and REF_NAME in (entry.get("annotations") or {})
         }
 
+    def unknown_repository(self, repository: str) -> bool:  # noqa: ARG002 - one index holds every repository
+        return False  # a manifest's file is as cheap to look for
+
     def tag_digest(self, repository: str, tag: str) -> str | None:
         try:
             status = (self.root / "index.json").stat()

@@ -54,6 +54,9 @@ class ReadThroughStore:
     def has_manifest(self, repository: str, digest: str) -> bool:
         return self.home.has_manifest(repository, digest)
 
+    def unknown_repository(self, repository: str) -> bool:
+        return self.home.unknown_repository(repository)
+
     def tag_digest(self, repository: str, tag: str) -> str | None:
         return self.home.tag_digest(repository, tag)
 

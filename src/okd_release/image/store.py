@@ -47,6 +47,14 @@ class ImageStore(Protocol):
         """Whether the manifest with `digest` is present."""
         ...
 
+    def unknown_repository(self, repository: str) -> bool:
+        """True when the store knows, without asking again, that `repository` did not exist when this run first
+        looked: a registry that did not know it when its tags were listed. It then holds no tag, and manifests
+        only by digest if any (a registry lists no repository that has only those). A transfer asks no HEAD for
+        the manifests it is about to put into such a repository: one there by digest only is put again, which
+        costs work and changes nothing. False when the store cannot tell cheaply."""
+        ...
+
     def tag_digest(self, repository: str, tag: str) -> str | None:
         """The digest of the manifest `tag` names, when that manifest is present; None when the tag is missing,
         names a manifest that is not there, or the store cannot say which digest it names.
