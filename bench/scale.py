@@ -34,7 +34,7 @@ def run(images: int, workers: int, src: str | None = None) -> str:
         summary = summary.get("summary", summary)
         megabytes = summary["bytesCopied"] / 1e6
         return (f"| {len(release.images)} | {summary['blobsCopied']} | {megabytes:.0f} MB | {measured.seconds:.1f} s | "
-                f"{measured.cpu:.1f} s | {measured.rss_mb:.0f} MB | {measured.seconds / len(release.images) * 1e3:.1f} ms "
+                f"{measured.cpu:.1f} s | {measured.rss_mb:.1f} MB | {measured.seconds / len(release.images) * 1e3:.1f} ms "
                 f"| {measured.seconds / megabytes * 1e3:.1f} ms |")
     finally:
         source.remove()

@@ -256,7 +256,20 @@ def read_files(chunks: Iterator[bytes], wanted: Callable[[str], bool], what: str
                     raise ManifestError(f"{what}: its files add up to more than {total_limit} bytes")
                 handle = tar.extractfile(member)
                 assert handle is not None
-                found[name] = handle.read()
+                found[name] = _read_whole(handle)
                 if mtimes is not None:
                     mtimes[name] = float(member.mtime)
     return found
+
+
+_READ_PIECE = 256 * 1024
+
+
+def _read_whole(handle: IO[bytes]) -> bytes:
+    """A file of a streamed tar, held once: tarfile's own read() of a compressed stream joins and slices the
+    whole file (two or three copies of a release's image-references at once); this reads it piece by piece
+    into one growing buffer, which becomes the bytes returned without another copy."""
+    out = io.BytesIO()
+    while piece := handle.read(_READ_PIECE):
+        out.write(piece)
+    return out.getvalue()
