@@ -202,6 +202,37 @@ def test_info_into_head_exits_quietly_when_head_leaves(push) -> None:
     assert completed.stderr == "status 141\n"  # no "error: [Errno 32] Broken pipe", no complaint at exit
 
 
+# The program exits without the interpreter's teardown (cli.main.run) unless coverage measures it: these run
+# it as a user does, with no coverage, and an exit handler that would speak if the teardown ran.
+_PROGRAM = ("import atexit, sys; atexit.register(lambda: print('teardown', file=sys.stderr)); "
+            "from okd_release.cli.main import run; run()")
+
+
+def _as_a_user() -> dict[str, str]:
+    return {k: v for k, v in _environment().items() if not k.startswith(("COVERAGE", "COV_CORE"))}
+
+
+def test_the_program_exits_at_once_with_all_its_output_and_its_status(push) -> None:
+    pullspec = _big_release(push)
+    done = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", "-o", "pullspec", pullspec],
+                          capture_output=True, env=_as_a_user(), timeout=120)
+    assert done.returncode == 0 and done.stderr == b""  # no teardown: the exit handler never ran
+    assert done.stdout.count(b"\n") == 3000 and done.stdout.endswith(f"content@{DIGEST}\n".encode())
+    failed = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", pullspec + "-missing"],
+                            capture_output=True, text=True, env=_as_a_user(), timeout=120)
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.startswith("error: ") and failed.stderr.count("\n") == 1  # said, and flushed
+    usage = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--no-such-flag"],
+                           capture_output=True, text=True, env=_as_a_user(), timeout=120)
+    assert usage.returncode != 0 and "--no-such-flag" in usage.stderr and "teardown" not in usage.stderr
+
+
+def test_the_program_takes_the_ordinary_exit_when_logging_is_on(push) -> None:
+    done = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", "--loglevel", "4",
+                           push("logged", GOOD_FILES)], capture_output=True, text=True, env=_as_a_user(), timeout=120)
+    assert done.returncode == 0 and done.stderr.endswith("teardown\n")
+
+
 def test_info_whose_reader_closed_before_any_output_exits_141_silently(push) -> None:
     pullspec = push("small", GOOD_FILES)
     process = subprocess.Popen([sys.executable, "-m", "okd_release", "info", "--insecure", pullspec],

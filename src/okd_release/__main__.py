@@ -1,3 +1,3 @@
-from okd_release.cli.main import main
+from okd_release.cli.main import run
 
-main()
+run()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,3 +116,27 @@ def cli() -> None:
 
 def main(args: Any = None) -> None:
     cli(args)
+
+
+def run() -> None:
+    """The program (`okd-release`, `python -m okd_release`): `main`, then an exit that skips the interpreter's
+    teardown, which frees every object and module one by one (about 15 ms after `info`, a tenth of its time)
+    and which nothing needs once the command is done: its files are closed and its threads have ended. The
+    ordinary exit is taken whenever something may still need it: a thread still running, coverage measuring
+    the process, logging's handlers, or output that cannot be flushed."""
+    try:
+        main()
+        status: Any = 0
+    except SystemExit as done:
+        status = done.code
+    if status is None:
+        status = 0
+    if not isinstance(status, int) or threading.active_count() > 1 or "coverage" in sys.modules \
+            or "logging" in sys.modules:
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a reader that left, or a closed stream: as the ordinary exit reports it
+        sys.exit(status)
+    os._exit(status)
