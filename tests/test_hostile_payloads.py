@@ -233,6 +233,14 @@ def test_the_program_takes_the_ordinary_exit_when_logging_is_on(push) -> None:
     assert done.returncode == 0 and done.stderr.endswith("teardown\n")
 
 
+def test_the_program_takes_the_ordinary_exit_under_a_profiler(tmp_path) -> None:
+    profile = tmp_path / "profile.out"  # cProfile writes its report from the interpreter's own exit
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "okd_release", "--version"],
+                          capture_output=True, text=True, env=_as_a_user(), timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("okd-release, version ")
+    assert profile.stat().st_size > 0
+
+
 def test_info_whose_reader_closed_before_any_output_exits_141_silently(push) -> None:
     pullspec = push("small", GOOD_FILES)
     process = subprocess.Popen([sys.executable, "-m", "okd_release", "info", "--insecure", pullspec],

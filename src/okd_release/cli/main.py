@@ -122,8 +122,8 @@ def run() -> None:
     """The program (`okd-release`, `python -m okd_release`): `main`, then an exit that skips the interpreter's
     teardown, which frees every object and module one by one (about 15 ms after `info`, a tenth of its time)
     and which nothing needs once the command is done: its files are closed and its threads have ended. The
-    ordinary exit is taken whenever something may still need it: a thread still running, coverage measuring
-    the process, logging's handlers, or output that cannot be flushed."""
+    ordinary exit is taken whenever something may still need it: a thread still running, a profiler or
+    coverage measuring the process, logging's handlers, or output that cannot be flushed."""
     try:
         main()
         status: Any = 0
@@ -131,8 +131,7 @@ def run() -> None:
         status = done.code
     if status is None:
         status = 0
-    if not isinstance(status, int) or threading.active_count() > 1 or "coverage" in sys.modules \
-            or "logging" in sys.modules:
+    if not isinstance(status, int) or threading.active_count() > 1 or _watched() or "logging" in sys.modules:
         sys.exit(status)
     try:
         sys.stdout.flush()
@@ -140,3 +139,11 @@ def run() -> None:
     except (OSError, ValueError):  # a reader that left, or a closed stream: as the ordinary exit reports it
         sys.exit(status)
     os._exit(status)
+
+
+def _watched() -> bool:
+    """Whether a tracer, profiler or coverage watches the process: they report from the interpreter's exit."""
+    if sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: cProfile and coverage may use it instead
+    return monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in range(6))
