@@ -1,5 +1,5 @@
-"""Bounds on what a registry can make us do: how much of a body we read, how long a request may take in all,
-and how slowly a streamed blob may trickle before it counts as stalled."""
+"""Bounds on what a registry can make us do: how much of a body we read, and how slowly a streamed blob may
+trickle before it counts as stalled (how long a request may take in all: registry.deadlines)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterator
 
 from okd_release.errors import OkdReleaseError, RegistryError, TransientRegistryError
 from okd_release.registry.failures import TransportError
-from okd_release.registry.http import DRAIN_LIMIT, Response, drain
-
-__all__ = ["DRAIN_LIMIT", "drain", "guarded", "read_capped"]  # drain lives with the connections it frees
+from okd_release.registry.http import Response
 
 
 # -- sizes ---------------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from okd_release.registry.auth import Authenticator, same_origin
 from okd_release.registry.credentials import Credentials, RegistryCredentials
 from okd_release.registry.deadlines import deadline, then_deadline
 from okd_release.registry.failures import ConnectError, ReadError, RemoteProtocolError, TransportError
-from okd_release.registry.http import Client, Response
-from okd_release.registry.limits import drain, read_capped
+from okd_release.registry.http import Client, Response, drain
+from okd_release.registry.limits import read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxySettings
 from okd_release.registry.reachability import permanent_failure
