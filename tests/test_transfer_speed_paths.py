@@ -126,6 +126,13 @@ def _tagged(registry: localregistry.LocalRegistry, tag: str) -> str | None:
     return found.digest if found else None
 
 
+def _move_tag(registry: localregistry.LocalRegistry, tag: str, to: Component) -> None:
+    """Point the mirror's `tag` at another component's image, as someone else's push would."""
+    with _session() as registries:
+        registries.client(registry.host).put_manifest("speed/mirror", tag, to.manifest.raw.data,
+                                                       to.manifest.raw.media_type)
+
+
 def _remirror_through_a_proxy(registry: localregistry.LocalRegistry, target: str,
                               components: list[Component]) -> tuple[TransferSummary, Recorder]:
     """Mirror `components` again into `target`, reading the source through a proxy: the summary, and what was
@@ -194,9 +201,7 @@ def test_remirror_reads_and_puts_only_the_image_whose_tag_moved(source, target) 
     target_registry, proxy, recorder = target
     _mirror(registry.host, proxy.host, components)
     moved, other = components[0], components[1]
-    with _session() as registries:
-        registries.client(target_registry.host).put_manifest(
-            "speed/mirror", moved.name, other.manifest.raw.data, other.manifest.raw.media_type)
+    _move_tag(target_registry, moved.name, other)
     recorder.clear()
     summary, read = _remirror_through_a_proxy(registry, proxy.host, components)
     assert summary.images_present == len(components) - 1
@@ -287,9 +292,7 @@ def test_remirror_puts_back_a_tag_moved_away_at_the_target(source, target) -> No
     target_registry, proxy, _ = target
     _mirror(registry.host, proxy.host, components)
     moved, other = components[0], components[1]
-    with _session() as registries:
-        client = registries.client(target_registry.host)
-        client.put_manifest("speed/mirror", moved.name, other.manifest.raw.data, other.manifest.raw.media_type)
+    _move_tag(target_registry, moved.name, other)
     assert _tagged(target_registry, moved.name) == other.digest
     _mirror(registry.host, proxy.host, components)
     assert _tagged(target_registry, moved.name) == moved.digest
