@@ -141,6 +141,12 @@ def test_info_on_a_release_with_a_malformed_config_is_one_line(push, config: byt
     _one_error(run_cli("info", "--insecure", pullspec), f"config of {pullspec}", problem)
 
 
+def test_a_malformed_config_is_named_before_a_malformed_layer_read_beside_it(push) -> None:
+    config = b'{"config": "x"}'  # the config is read on its own thread while the layer is read: its error comes first
+    pullspec = push("config-and-layer", PAYLOADS["spec-list"][0], config)
+    _one_error(run_cli("info", "--insecure", pullspec), f"config of {pullspec}", "at $.config: expected `object | null`")
+
+
 def test_manifest_with_a_size_beyond_int64_is_one_line(push, source_registry, fault_proxy) -> None:
     push("size-overflow", GOOD_FILES)
     proxy = fault_proxy(source_registry.host, FaultPlan())
@@ -202,10 +208,10 @@ def test_info_into_head_exits_quietly_when_head_leaves(push) -> None:
     assert completed.stderr == "status 141\n"  # no "error: [Errno 32] Broken pipe", no complaint at exit
 
 
-# The program exits without the interpreter's teardown (cli.main.run) unless coverage measures it: these run
+# The program exits without the interpreter's teardown (cli.program.run) unless coverage measures it: these run
 # it as a user does, with no coverage, and an exit handler that would speak if the teardown ran.
 _PROGRAM = ("import atexit, sys; atexit.register(lambda: print('teardown', file=sys.stderr)); "
-            "from okd_release.cli.main import run; run()")
+            "from okd_release.cli.program import run; run()")
 
 
 def _as_a_user() -> dict[str, str]:
@@ -225,6 +231,33 @@ def test_the_program_exits_at_once_with_all_its_output_and_its_status(push) -> N
     usage = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--no-such-flag"],
                            capture_output=True, text=True, env=_as_a_user(), timeout=120)
     assert usage.returncode != 0 and "--no-such-flag" in usage.stderr and "teardown" not in usage.stderr
+
+
+# What the collector did during start-up: a callback counts the collections from `run` on, and the program's `started`
+# (called once the command's modules are in) reports the count; then whether collection is on, and how much
+# was frozen.
+_COLLECTIONS = ("import gc, sys\n"
+                "collections = []\n"
+                "gc.callbacks.append(lambda phase, info: phase == 'start' and collections.append(info['generation']))\n"
+                "from okd_release.cli import program\n"
+                "real = program.started\n"
+                "def started():\n"
+                "    print(len(collections), gc.isenabled(), end=' ', file=sys.stderr)\n"
+                "    real()\n"
+                "    print(gc.isenabled(), gc.get_freeze_count(), file=sys.stderr)\n"
+                "program.started = started\n"
+                "collections.clear()  # from here on: what run imports\n"
+                "program.run()")
+
+
+def test_the_program_starts_without_collecting_and_collects_once_its_command_runs(push) -> None:
+    pullspec = push("collected", GOOD_FILES)
+    done = subprocess.run([sys.executable, "-c", _COLLECTIONS, "info", "--insecure", pullspec],
+                          capture_output=True, text=True, env=_as_a_user(), timeout=120)
+    assert done.returncode == 0 and "Name:" in done.stdout
+    collections, before, after, frozen = done.stderr.split()
+    assert (collections, before, after) == ("0", "False", "True")  # none while the command's modules loaded
+    assert int(frozen) > 10_000  # the objects of start-up are kept out of the collections to come
 
 
 def test_the_program_takes_the_ordinary_exit_when_logging_is_on(push) -> None:

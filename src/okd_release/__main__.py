@@ -1,3 +1,3 @@
-from okd_release.cli.main import run
+from okd_release.cli.program import run
 
 run()

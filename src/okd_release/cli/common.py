@@ -7,7 +7,6 @@ import json
 import os
 import re
 import select
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +157,8 @@ def handle_errors(command: F) -> F:
                 sys.exit(1)
             # like other tools whose reader left: quiet, with the status of SIGPIPE
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            import signal  # noqa: PLC0415 - only for a reader that left
+
             sys.exit(128 + signal.SIGPIPE)
         except OkdReleaseError as error:
             _report_retries()

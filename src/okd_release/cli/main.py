@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
-import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from okd_release import __version__
+from okd_release.cli import program
 
 # name -> (module, attribute, one-line help): `okd-release info` imports only what info needs.
 COMMANDS = {
@@ -112,38 +110,8 @@ def cli() -> None:
       # Complete commands and options in bash
       source <(okd-release completion bash)
     """
+    program.started()  # click calls the group once the command is found and imported, before it parses
 
 
 def main(args: Any = None) -> None:
     cli(args)
-
-
-def run() -> None:
-    """The program (`okd-release`, `python -m okd_release`): `main`, then an exit that skips the interpreter's
-    teardown, which frees every object and module one by one (about 15 ms after `info`, a tenth of its time)
-    and which nothing needs once the command is done: its files are closed and its threads have ended. The
-    ordinary exit is taken whenever something may still need it: a thread still running, a profiler or
-    coverage measuring the process, logging's handlers, or output that cannot be flushed."""
-    try:
-        main()
-        status: Any = 0
-    except SystemExit as done:
-        status = done.code
-    if status is None:
-        status = 0
-    if not isinstance(status, int) or threading.active_count() > 1 or _watched() or "logging" in sys.modules:
-        sys.exit(status)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a reader that left, or a closed stream: as the ordinary exit reports it
-        sys.exit(status)
-    os._exit(status)
-
-
-def _watched() -> bool:
-    """Whether a tracer, profiler or coverage watches the process: they report from the interpreter's exit."""
-    if sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules:
-        return True
-    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: cProfile and coverage may use it instead
-    return monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in range(6))

@@ -15,7 +15,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -40,7 +39,7 @@ def _create_partial(directory: Path, mode: int = FILE_MODE) -> tuple[int, Path]:
     process-wide umask is never changed (another thread could create files while it was 0).
     """
     while True:
-        path = directory / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+        path = directory / f"{PARTIAL_PREFIX}{os.urandom(8).hex()}"
         try:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         except FileExistsError:
@@ -95,7 +94,7 @@ def remove_stale_partials(tree: Path) -> int:
 def _link_into_place(path: Path, make: Callable[[Path], None]) -> None:
     """Create a link at a temporary name with `make` and rename it to `path`, so `path` is never half-made."""
     while True:
-        temporary = path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+        temporary = path.parent / f"{PARTIAL_PREFIX}{os.urandom(8).hex()}"
         try:
             make(temporary)
             break

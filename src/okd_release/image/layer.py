@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import os
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -80,6 +78,9 @@ class _HashingWriter(io.RawIOBase):
 
 def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME, compresslevel: int = 6) -> BuiltLayer:
     """Write a reproducible tar.gz: entries in the given order, owner 0, fixed mtimes, no gzip name or time."""
+    import gzip  # noqa: PLC0415 - only building a layer needs these two; reading one is zlib's (tarfile)
+    import tempfile  # noqa: PLC0415
+
     directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=directory, suffix=".layer")
     with os.fdopen(handle, "wb") as out:
@@ -97,6 +98,9 @@ def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIX
 def build_go_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME) -> BuiltLayer:
     """Write a tar.gz whose tar is byte for byte what Go's archive/tar writes for the same headers (oc's
     payload layer): see `gotar`. The gzip stream is zlib's, so only the uncompressed bytes (the diff_id) match Go's."""
+    import gzip  # noqa: PLC0415 - only building a layer needs these two; reading one is zlib's (tarfile)
+    import tempfile  # noqa: PLC0415
+
     directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=directory, suffix=".layer")
     with os.fdopen(handle, "wb") as out:
@@ -204,7 +208,7 @@ def layer_tar(chunks: Iterator[bytes], what: str, media_type: str | None = None)
     reader = ChunkReader(chunks)
     buffered: BinaryIO = io.BufferedReader(reader, COPY_BUFFER)
     zstd = reader.prefix(len(ZSTD_MAGIC)) == ZSTD_MAGIC
-    invalid: tuple[type[Exception], ...] = (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
+    invalid: tuple[type[Exception], ...] = (tarfile.TarError, zlib.error, EOFError)  # tarfile's streams use zlib
     try:
         if media_type == ZSTD_LAYER and not zstd:
             raise tarfile.ReadError(f"its media type is {ZSTD_LAYER} but it is not zstd-compressed")

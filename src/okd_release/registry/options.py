@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
-import random as random_module
 import time
 from collections.abc import Callable
 
 from msgspec import Struct, field
+
+
+def _jitter() -> float:
+    """random.random, with `random` loaded at the first retry: most runs never wait."""
+    import random  # noqa: PLC0415
+
+    return random.random()
 
 
 class RetryPolicy(Struct, frozen=True):
@@ -20,7 +26,7 @@ class RetryPolicy(Struct, frozen=True):
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_retry_after: float = 30.0
-    random: Callable[[], float] = field(default=random_module.random)
+    random: Callable[[], float] = field(default=_jitter)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     # The injected random and sleep are not part of the policy: not compared, hashed or shown.

@@ -1,0 +1,65 @@
+"""The program `okd-release` (the console script and `python -m okd_release`): start-up, the command, the exit.
+
+Start-up runs with the cyclic garbage collector off. Importing the command builds some 100,000 objects that
+all live until the program ends; collecting among them while they are made found nothing and cost about
+10 ms of a 100 ms `info`. Once the command is chosen and its modules are in, they are moved out of every
+later collection (`gc.freeze`) and collection is turned on for the command's own work.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from typing import Any
+
+_starting = False
+
+
+def run() -> None:
+    """`main`, then an exit that skips the interpreter's teardown, which frees every object and module one by
+    one (about 15 ms after `info`, a tenth of its time) and which nothing needs once the command is done: its
+    files are closed and its threads have ended. The ordinary exit is taken whenever something may still
+    need it: a thread still running, a profiler or coverage measuring the process, logging's handlers, or
+    output that cannot be flushed."""
+    global _starting  # noqa: PLW0603 - one flag for the one start-up of the process
+    if gc.isenabled():
+        _starting = True
+        gc.disable()
+    from okd_release.cli.main import main  # noqa: PLC0415 - imported with collection off, as the command is
+
+    try:
+        main()
+        status: Any = 0
+    except SystemExit as done:
+        status = done.code
+    if status is None:
+        status = 0
+    import threading  # noqa: PLC0415 - loaded long since (click); here for the count of threads alive
+
+    if not isinstance(status, int) or threading.active_count() > 1 or _watched() or "logging" in sys.modules:
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a reader that left, or a closed stream: as the ordinary exit reports it
+        sys.exit(status)
+    os._exit(status)
+
+
+def started() -> None:
+    """The command's modules are loaded: the objects made so far are kept out of later collections and the
+    collector runs again. Nothing is changed when `run` did not turn the collector off (tests, an importer)."""
+    global _starting  # noqa: PLW0603
+    if _starting:
+        _starting = False
+        gc.freeze()
+        gc.enable()
+
+
+def _watched() -> bool:
+    """Whether a tracer, profiler or coverage watches the process: they report from the interpreter's exit."""
+    if sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: cProfile and coverage may use it instead
+    return monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in range(6))
