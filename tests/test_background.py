@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from okd_release.background import Background
+from okd_release.background import Background, Parallel
 from okd_release.errors import NotFound
 
 
@@ -33,3 +34,58 @@ def test_the_works_exception_is_raised_in_the_caller_once() -> None:
     with pytest.raises(NotFound, match="blob sha256:00 of x/y not found"):
         job.result()
     assert job.result() is None  # handed over once; asked again, there is nothing more to say
+
+
+def test_parallel_outcomes_come_in_the_items_order_with_each_items_error() -> None:
+    def work(n: int) -> int:
+        time.sleep(0.002 * (5 - n % 5))  # later items often finish first
+        if n == 3:
+            raise NotFound(f"image {n} not found")
+        return n * n
+
+    items = list(range(12))
+    with Parallel(work, items, workers=4) as outcomes:
+        results: list[object] = []
+        for outcome in outcomes:
+            try:
+                results.append(outcome.result())
+            except NotFound as error:
+                results.append(str(error))
+    assert results == [0, 1, 4, "image 3 not found", *(n * n for n in range(4, 12))]
+
+
+def test_parallel_runs_at_most_its_workers_at_once_on_threads_that_end_with_the_block() -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.005)
+        with lock:
+            running -= 1
+        return n
+
+    before = threading.active_count()
+    with Parallel(work, list(range(20)), workers=3) as outcomes:
+        assert [o.result() for o in outcomes] == list(range(20))
+    assert most == 3
+    assert threading.active_count() == before
+
+
+def test_leaving_parallel_early_starts_no_further_item() -> None:
+    started: list[int] = []
+
+    def work(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            raise NotFound("the first image is missing")
+        time.sleep(0.01)
+        return n
+
+    with pytest.raises(NotFound), Parallel(work, list(range(100)), workers=2) as outcomes:
+        for outcome in outcomes:
+            outcome.result()
+    assert len(started) < 10  # the two running when the caller left, and perhaps a few more; not all 100

@@ -208,9 +208,14 @@ def test_info_into_head_exits_quietly_when_head_leaves(push) -> None:
     assert completed.stderr == "status 141\n"  # no "error: [Errno 32] Broken pipe", no complaint at exit
 
 
-# The program exits without the interpreter's teardown (cli.program.run) unless coverage measures it: these run
-# it as a user does, with no coverage, and an exit handler that would speak if the teardown ran.
-_PROGRAM = ("import atexit, sys; atexit.register(lambda: print('teardown', file=sys.stderr)); "
+# The program exits without the interpreter's teardown (cli.program.run) unless coverage measures it, after
+# running the exit handlers: these run it as a user does, with no coverage, an object that speaks when the
+# teardown frees it, and an exit handler that speaks when it runs.
+_PROGRAM = ("import atexit, sys\n"
+            "class Freed:\n"
+            "    def __del__(self, write=sys.stderr.write): write('teardown\\n')\n"
+            "freed = Freed()\n"
+            "atexit.register(lambda: print('exit handler', file=sys.stderr))\n"
             "from okd_release.cli.program import run; run()")
 
 
@@ -222,12 +227,13 @@ def test_the_program_exits_at_once_with_all_its_output_and_its_status(push) -> N
     pullspec = _big_release(push)
     done = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", "-o", "pullspec", pullspec],
                           capture_output=True, env=_as_a_user(), timeout=120)
-    assert done.returncode == 0 and done.stderr == b""  # no teardown: the exit handler never ran
+    assert done.returncode == 0 and done.stderr == b"exit handler\n"  # the handlers ran; no teardown
     assert done.stdout.count(b"\n") == 3000 and done.stdout.endswith(f"content@{DIGEST}\n".encode())
     failed = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", pullspec + "-missing"],
                             capture_output=True, text=True, env=_as_a_user(), timeout=120)
     assert failed.returncode == 1 and failed.stdout == ""
-    assert failed.stderr.startswith("error: ") and failed.stderr.count("\n") == 1  # said, and flushed
+    assert failed.stderr.startswith("error: ") and failed.stderr.endswith("\nexit handler\n")  # said, and flushed
+    assert failed.stderr.count("\n") == 2
     usage = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--no-such-flag"],
                            capture_output=True, text=True, env=_as_a_user(), timeout=120)
     assert usage.returncode != 0 and "--no-such-flag" in usage.stderr and "teardown" not in usage.stderr
@@ -260,10 +266,20 @@ def test_the_program_starts_without_collecting_and_collects_once_its_command_run
     assert int(frozen) > 10_000  # the objects of start-up are kept out of the collections to come
 
 
-def test_the_program_takes_the_ordinary_exit_when_logging_is_on(push) -> None:
-    done = subprocess.run([sys.executable, "-c", _PROGRAM, "info", "--insecure", "--loglevel", "4",
+# A log handler that holds its records until logging's exit handler flushes it (logging.shutdown).
+_BUFFERED_LOG = ("import logging, logging.handlers\n"
+                 "target = logging.StreamHandler(sys.stderr)\n"
+                 "target.setFormatter(logging.Formatter('held until exit: %(message)s'))\n"
+                 "logging.getLogger('okd_release').addHandler(logging.handlers.MemoryHandler(\n"
+                 "    10_000, flushLevel=logging.CRITICAL + 1, target=target))\n")
+
+
+def test_the_program_flushes_its_log_and_skips_the_teardown_when_logging_is_on(push) -> None:
+    code = _PROGRAM.replace("from okd_release", _BUFFERED_LOG + "from okd_release", 1)
+    done = subprocess.run([sys.executable, "-c", code, "info", "--insecure", "--loglevel", "4",
                            push("logged", GOOD_FILES)], capture_output=True, text=True, env=_as_a_user(), timeout=120)
-    assert done.returncode == 0 and done.stderr.endswith("teardown\n")
+    assert done.returncode == 0 and "Name:" in done.stdout
+    assert "held until exit: GET http://" in done.stderr and "teardown" not in done.stderr
 
 
 def test_the_program_takes_the_ordinary_exit_under_a_profiler(tmp_path) -> None:

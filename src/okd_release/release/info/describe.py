@@ -12,6 +12,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
+from okd_release.background import Parallel
 from okd_release.errors import NotFound, OkdReleaseError, PayloadError
 from okd_release.image.config import ImageConfig
 from okd_release.registry.session import Registries
@@ -177,18 +178,14 @@ def _fetched(component: ComponentImage) -> FetchedImage:
 def _fetch(registries: Registries, tags: tuple[ImageTag, ...], workers: int) -> tuple[dict[str, FetchedImage], list[str]]:
     found: dict[str, FetchedImage] = {}
     warnings: list[str] = []
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when component images are read
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {t.name: pool.submit(resolve, registries, t.name, t.pullspec) for t in tags}
-        for name, future in futures.items():
+    with Parallel(lambda t: resolve(registries, t.name, t.pullspec), tags, workers, "reading images") as outcomes:
+        for tag, outcome in zip(tags, outcomes, strict=True):
             try:
-                found[name] = _fetched(future.result())
+                found[tag.name] = _fetched(outcome.result())
             except NotFound:  # as oc: an image that does not exist fails the command
-                pullspec = next(t.pullspec for t in tags if t.name == name)
-                raise NotFound(f"image {json.dumps(pullspec)} of tag {json.dumps(name)} not found") from None
+                raise NotFound(f"image {json.dumps(tag.pullspec)} of tag {json.dumps(tag.name)} not found") from None
             except OkdReleaseError as error:
-                warnings.append(f"tag {json.dumps(name)}: {error}")
+                warnings.append(f"tag {json.dumps(tag.name)}: {error}")
     return found, warnings
 
 

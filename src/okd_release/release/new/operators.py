@@ -9,10 +9,10 @@ order), which is the order of the payload layer.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from msgspec import Struct, field
 
+from okd_release.background import Parallel
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
@@ -165,8 +165,9 @@ def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence
                      defaults: Mapping[str, str] | None = None, workers: int = 8) -> GatheredManifests:
     """Every operator's manifests, renamed and rewritten for the release named `release_name` whose
     tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        contents = list(pool.map(lambda op: read_operator_files(op, op.name in overrides), operators))
+    with Parallel(lambda op: read_operator_files(op, op.name in overrides), operators, workers,
+                  "reading operators") as outcomes:
+        contents = [outcome.result() for outcome in outcomes]
     return assemble_manifests(dict(zip((op.name for op in operators), contents, strict=True)), release_tags,
                               release_name, allow_missing=allow_missing, check=check, defaults=defaults)
 

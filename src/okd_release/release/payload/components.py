@@ -5,6 +5,7 @@ from __future__ import annotations
 from msgspec import Struct
 
 from okd_release import reference as references
+from okd_release.background import Parallel
 from okd_release.errors import NotFound, OkdReleaseError, PayloadError
 from okd_release.image import manifest as manifests
 from okd_release.image.config import ImageConfig
@@ -65,13 +66,11 @@ def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: boo
     missing: list[str] = []
     listener = progress or SilentProgress()
     listener.planned(len(tags), 0, 0)
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when component images are read
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(resolve, registries, name, pullspec) for name, pullspec in sorted(tags.items())}
-        for name, future in futures.items():
+    ordered = sorted(tags.items())
+    with Parallel(lambda tag: resolve(registries, *tag), ordered, workers, "resolving images") as outcomes:
+        for (name, _), outcome in zip(ordered, outcomes, strict=True):
             try:
-                resolved[name] = future.result()
+                resolved[name] = outcome.result()
             except NotFound:
                 if not allow_missing:
                     raise
