@@ -156,38 +156,42 @@ def _add(tar: tarfile.TarFile, entry: LayerEntry, mtime: int) -> None:
 
 
 class ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (a streamed blob)."""
+    """A read-only file over an iterator of byte chunks (a streamed blob). A chunk is copied once, into the
+    reader's buffer, and never re-sliced: `_offset` marks how much of it was read."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._buffer = b""
+        self._offset = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
+        while self._offset >= len(self._buffer):
             try:
-                self._buffer = next(self._chunks)
+                self._buffer, self._offset = next(self._chunks), 0
             except StopIteration:
+                self._buffer, self._offset = b"", 0
                 return 0
-        count = min(len(target), len(self._buffer))
-        target[:count] = self._buffer[:count]
-        self._buffer = self._buffer[count:]
+        count = min(len(target), len(self._buffer) - self._offset)
+        with memoryview(self._buffer) as view:
+            target[:count] = view[self._offset:self._offset + count]
+        self._offset += count
         return count
 
     def prefix(self, count: int) -> bytes:
         """Up to `count` bytes of what is still to be read, without consuming them (to tell a compression)."""
-        while len(self._buffer) < count:
+        while len(self._buffer) - self._offset < count:
             chunk = next(self._chunks, None)
             if chunk is None:
                 break
-            self._buffer += chunk
-        return self._buffer[:count]
+            self._buffer, self._offset = self._buffer[self._offset:] + chunk, 0
+        return self._buffer[self._offset:self._offset + count]
 
     def drain(self) -> None:
         """Read the rest of the stream (so that its digest gets verified)."""
-        self._buffer = b""
+        self._buffer, self._offset = b"", 0
         for _ in self._chunks:
             pass
 
