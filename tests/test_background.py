@@ -9,6 +9,7 @@ import pytest
 
 from okd_release.background import Background, Parallel
 from okd_release.errors import NotFound
+from tests.occupancy import Occupancy
 
 
 def test_the_result_is_what_the_work_returned_and_it_ran_on_another_thread() -> None:
@@ -55,23 +56,16 @@ def test_parallel_outcomes_come_in_the_items_order_with_each_items_error() -> No
 
 
 def test_parallel_runs_at_most_its_workers_at_once_on_threads_that_end_with_the_block() -> None:
-    running, most = 0, 0
-    lock = threading.Lock()
+    occupancy = Occupancy()
 
     def work(n: int) -> int:
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.005)
-        with lock:
-            running -= 1
+        occupancy.stay(0.005)
         return n
 
     before = threading.active_count()
     with Parallel(work, list(range(20)), workers=3) as outcomes:
         assert [o.result() for o in outcomes] == list(range(20))
-    assert most == 3
+    assert occupancy.highest == 3
     assert threading.active_count() == before
 
 

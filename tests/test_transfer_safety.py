@@ -27,6 +27,7 @@ from okd_release.testing import localregistry
 from okd_release.transfer import Endpoint, ImageCopy, TargetUnwritable, Transfer
 from tests.conftest import run_cli, skopeo
 from tests.faultproxy import FaultPlan, FaultProxyServer, ProxyHandler, start_proxy
+from tests.occupancy import Occupancy
 from tests.release_helpers import build_sample_release, read_release
 
 LAYER_MB = 4  # more than twice the 1 MiB read chunk: a stream cut in half has already passed bytes on
@@ -213,26 +214,19 @@ def test_a_store_never_has_more_than_max_per_registry_operations_even_when_the_f
     transfer = Transfer(max_per_registry=2)
     store = DiskStore(tmp_path)
     start = threading.Barrier(8)
-    lock = threading.Lock()
-    inside, highest = 0, 0
+    occupancy = Occupancy()
 
     def operate() -> None:
-        nonlocal inside, highest
         start.wait()
         with transfer._limit(store):
-            with lock:
-                inside += 1
-                highest = max(highest, inside)
-            time.sleep(0.1)
-            with lock:
-                inside -= 1
+            occupancy.stay(0.1)
 
     threads = [threading.Thread(target=operate) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert highest == 2
+    assert occupancy.highest == 2
 
 
 # -- 3. retries counted per session --------------------------------------------------------------------------
