@@ -20,12 +20,12 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
-def make_ca_and_server(directory: Path) -> tuple[Path, Path, Path]:
+def make_ca_and_server(directory: Path, ca_name: str = "okd-release test CA") -> tuple[Path, Path, Path]:
     """Write ca.pem, server.pem and server-key.pem; return their paths."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
-        x509.CertificateBuilder().subject_name(_name("okd-release test CA")).issuer_name(_name("okd-release test CA"))
+        x509.CertificateBuilder().subject_name(_name(ca_name)).issuer_name(_name(ca_name))
         .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)

@@ -16,6 +16,7 @@ import io
 import re
 import select
 import socket
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from okd_release.registry.failures import (
     WriteTimeout,
 )
 from okd_release.registry.proxy import ProxySettings, shown
+from okd_release.registry.trust import Trust
 from okd_release.registry.url import URL, InvalidURL, parse_url
 
 if TYPE_CHECKING:
@@ -153,6 +155,12 @@ def _start_tls(sock: socket.socket, context: ssl.SSLContext, host: str, timeout:
         raise ConnectError(str(error) or type(error).__name__) from error
 
 
+def _unverified(error: ConnectError) -> bool:
+    """Whether a TLS handshake failed because the server's certificate did not verify."""
+    ssl = sys.modules.get("ssl")  # not loaded: no handshake was tried
+    return ssl is not None and isinstance(error.__cause__, ssl.SSLCertVerificationError)
+
+
 def _proxy_authorization(proxy: URL) -> dict[str, str]:
     if not proxy.username and not proxy.password:
         return {}
@@ -196,6 +204,11 @@ class Connection:
                 self._connect_tunnel(_Socket(raw, client.connect_timeout), self.proxy)
             if self.origin.scheme == "https":
                 raw = _start_tls(raw, client.tls(), self.origin.host, client.connect_timeout)
+        except ConnectError as error:
+            raw.close()
+            if _unverified(error) and client.trust_more():  # the CA may be one the on-demand lookup missed
+                return self._open()
+            raise
         except BaseException:
             raw.close()
             raise
@@ -374,34 +387,18 @@ class Client:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.user_agent = user_agent
-        self._verify = verify
-        self._ca_file = ca_file
-        self._context: ssl.SSLContext | None = None if isinstance(verify, bool) else verify
+        self._trust = Trust(verify, ca_file)
         self._mine = _Connections()
         self._all: list[Connection] = []
         self._lock = threading.Lock()  # taken when a connection is made or all are closed, not per request
 
     def tls(self) -> ssl.SSLContext:
-        """The TLS settings, made on first use (loading the system's CAs costs time a plain-HTTP run need not spend)."""
-        if self._context is None:
-            import ssl  # noqa: PLC0415 - a run against plain-HTTP registries never needs it
+        """The TLS settings, made on first use (registry.trust)."""
+        return self._trust.context()
 
-            if self._verify is False:  # no CAs to load: a fraction of the cost
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            else:
-                try:
-                    context = ssl.create_default_context(cafile=self._ca_file)
-                except OSError as error:  # ssl.SSLError included: a file that holds no certificate
-                    raise ConfigError(f"cannot use {self._ca_file or 'the system'} CA certificates: "
-                                      f"{error.strerror or error}") from None
-                # Python 3.13 turns on RFC 5280's strict checks, which refuse CAs that Go (oc, podman) and
-                # OpenSSL's own default accept, such as one made without an Authority Key Identifier: the
-                # self-signed CA of many a mirror registry. The chain, names and dates are verified as before.
-                context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-            self._context = context
-        return self._context
+    def trust_more(self) -> bool:
+        """A certificate failed to verify: whether trusting every system CA now makes another try worth it."""
+        return self._trust.widen()
 
     def close(self) -> None:
         with self._lock:
