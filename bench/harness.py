@@ -57,14 +57,17 @@ class Measured:
     rss_mb: float
 
 
-def run_measured(argv: Sequence[str], cwd: Path | None = None, src: str | None = None) -> tuple[Measured, str]:
+def run_measured(argv: Sequence[str], cwd: Path | None = None, src: str | None = None,
+                 env: dict[str, str] | None = None) -> tuple[Measured, str]:
     """Run a child process to completion: its wall time, CPU seconds, peak RSS, and its stdout.
 
-    `src`: a copy of the project's src/ directory to run instead of the installed one (a "before" tree)."""
+    `src`: a copy of the project's src/ directory to run instead of the installed one (a "before" tree);
+    `env`: variables added to the environment."""
+    environment = {**ENV, **(env or {}), **({"PYTHONPATH": src} if src else {})}
     with tempfile.NamedTemporaryFile("r", suffix=".json") as report, tempfile.TemporaryFile() as out, \
             tempfile.TemporaryFile() as err:
         subprocess.run(["/usr/bin/python3", "-S", "-c", _LAUNCHER, report.name, *argv], stdout=out, stderr=err,
-                       env={**ENV, "PYTHONPATH": src} if src else ENV, cwd=cwd, check=False)
+                       env=environment, cwd=cwd, check=False)
         result = json.load(report)
         out.seek(0)
         err.seek(0)
@@ -73,8 +76,9 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None, src: str | None =
         return Measured(result["seconds"], result["cpu"], result["rss_mb"]), out.read().decode()
 
 
-def okd_release(*args: str, cwd: Path | None = None, src: str | None = None) -> tuple[Measured, str]:
-    return run_measured([*OKD_RELEASE, *args], cwd, src)
+def okd_release(*args: str, cwd: Path | None = None, src: str | None = None,
+                env: dict[str, str] | None = None) -> tuple[Measured, str]:
+    return run_measured([*OKD_RELEASE, *args], cwd, src, env)
 
 
 def registries() -> Registries:

@@ -3,6 +3,7 @@ it cannot vouch for is tried again against everything the system trusts (registr
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -69,6 +70,15 @@ def test_a_certificate_nothing_the_system_trusts_vouches_for_fails_after_one_mor
     with Client() as client:
         client.tls()
         assert client.trust_more() and not client.trust_more()  # widened once; then there is nothing more
+
+
+def test_ssl_cert_file_naming_the_systems_own_bundle_keeps_the_directory_on_demand(secure_registry, tmp_path,
+                                                                                     monkeypatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ssl.get_default_verify_paths().openssl_cafile)  # as many images set it
+    monkeypatch.setenv("SSL_CERT_DIR", str(_hashed_directory(tmp_path / "certs", secure_registry.ca_file)))
+    with Client() as client:
+        assert client.tls().get_ca_certs() == []
+        assert _ping(client, secure_registry.host) == 401
 
 
 def test_a_bundle_named_by_ssl_cert_file_is_loaded_as_it_is(secure_registry, monkeypatch) -> None:

@@ -5,7 +5,8 @@ The system's CAs are one bundle file and, on Debian, Ubuntu and their kin, also 
 hashed layout (`/etc/ssl/certs`: a link per CA named by its subject's hash). Loading the bundle parses every
 CA in it, about 35 ms of OpenSSL 3's time at each start of the program; given the directory only, OpenSSL
 reads the one or two CAs a chain names, when it needs them. So where there is such a directory (and
-`SSL_CERT_FILE` does not name a bundle of the user's), a client first trusts the directory alone. A
+`SSL_CERT_FILE`, if set, names the system's bundle rather than one of the user's), a client first trusts
+the directory alone. A
 certificate that fails to verify against it is tried again against everything (`widen`): the bundle and the
 directory, as OpenSSL's defaults give them. Whatever the first context accepts the second would, so what
 is trusted is the same; only when it is loaded differs.
@@ -61,10 +62,12 @@ class Trust:
             return context
         if self._ca_file:
             return _verifying(cafile=self._ca_file)
-        directory = ssl.get_default_verify_paths().capath  # SSL_CERT_DIR when set; None when it does not exist
-        if "SSL_CERT_FILE" not in os.environ and directory and _hashed(directory):
+        paths = ssl.get_default_verify_paths()  # capath: SSL_CERT_DIR when set; None when it does not exist
+        bundle = os.environ.get(paths.openssl_cafile_env)
+        system_bundle = bundle is None or os.path.realpath(bundle) == os.path.realpath(paths.openssl_cafile)
+        if system_bundle and paths.capath and _hashed(paths.capath):
             self._on_demand = True
-            return _verifying(capath=directory)
+            return _verifying(capath=paths.capath)
         return _verifying()
 
 
