@@ -68,8 +68,10 @@ def test_a_certificate_nothing_the_system_trusts_vouches_for_fails_after_one_mor
     with Client() as client, pytest.raises(ConnectError, match="certificate verify failed"):
         _ping(client, secure_registry.host)
     with Client() as client:
-        client.tls()
-        assert client.trust_more() and not client.trust_more()  # widened once; then there is nothing more
+        on_demand = client.tls()
+        assert client.trust_more(on_demand)  # widened
+        assert client.trust_more(on_demand)  # a handshake begun before that: worth another try with the wider
+        assert not client.trust_more(client.tls())  # the widest failed too: nothing more to try
 
 
 def test_ssl_cert_file_naming_the_systems_own_bundle_keeps_the_directory_on_demand(secure_registry, tmp_path,
@@ -86,7 +88,7 @@ def test_a_bundle_named_by_ssl_cert_file_is_loaded_as_it_is(secure_registry, mon
     with Client() as client:
         assert len(client.tls().get_ca_certs()) == 1
         assert _ping(client, secure_registry.host) == 401
-        assert not client.trust_more()
+        assert not client.trust_more(client.tls())
 
 
 def test_a_given_ca_file_is_all_that_is_trusted(secure_registry, other_ca) -> None:

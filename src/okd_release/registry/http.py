@@ -198,15 +198,17 @@ class Connection:
             raise ConfigError(f"proxy {shown(self.proxy)}: TLS to the proxy itself is not supported; "
                               "give an http:// proxy URL (https requests still go through it encrypted end to end)")
         raw = _open_socket(self.proxy or self.origin, client.connect_timeout)
+        context: ssl.SSLContext | None = None
         try:
             if tunnel:
                 assert self.proxy is not None
                 self._connect_tunnel(_Socket(raw, client.connect_timeout), self.proxy)
             if self.origin.scheme == "https":
-                raw = _start_tls(raw, client.tls(), self.origin.host, client.connect_timeout)
+                context = client.tls()
+                raw = _start_tls(raw, context, self.origin.host, client.connect_timeout)
         except ConnectError as error:
             raw.close()
-            if _unverified(error) and client.trust_more():  # the CA may be one the on-demand lookup missed
+            if context is not None and _unverified(error) and client.trust_more(context):  # a CA not yet looked at
                 return self._open()
             raise
         except BaseException:
@@ -396,9 +398,9 @@ class Client:
         """The TLS settings, made on first use (registry.trust)."""
         return self._trust.context()
 
-    def trust_more(self) -> bool:
-        """A certificate failed to verify: whether trusting every system CA now makes another try worth it."""
-        return self._trust.widen()
+    def trust_more(self, failed: ssl.SSLContext) -> bool:
+        """A certificate failed to verify with `failed`: whether a wider trust makes another try worth it."""
+        return self._trust.widen(failed)
 
     def close(self) -> None:
         with self._lock:

@@ -43,10 +43,13 @@ class Trust:
                 self._context = self._make()
             return self._context
 
-    def widen(self) -> bool:
-        """After a certificate failed to verify: trust every system CA from now on. True when that changed
-        the context (the handshake is worth trying again), False when it already did."""
+    def widen(self, failed: ssl.SSLContext) -> bool:
+        """After a certificate failed to verify against `failed`: trust every system CA from now on. True when
+        the handshake is worth trying again: the context is wider than `failed` (now, or since another
+        thread's handshake widened it)."""
         with self._lock:
+            if self._context is not failed:
+                return True
             if not self._on_demand:
                 return False
             self._context, self._on_demand = _verifying(), False
