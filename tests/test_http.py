@@ -4,13 +4,15 @@ and a proxy it does not speak to."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 
 import pytest
 
 from okd_release.errors import ConfigError, RegistryError, TransientRegistryError
 from okd_release.registry import Registries, RegistryOptions
-from okd_release.registry.credentials import CredentialStore
+from okd_release.registry.credentials import Credentials, CredentialStore
 from okd_release.registry.http import MAX_REDIRECTS, Client
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.proxy import ProxySettings
@@ -131,3 +133,20 @@ def test_a_proxy_spoken_to_over_tls_is_refused_in_one_line() -> None:
     assert result.returncode == 1 and result.sleeps == []
     assert result.stderr.strip().splitlines() == [f"error: {raised.value}"]
     assert "pr0xy-Secret" not in result.output
+
+
+def test_a_body_over_tls_comes_in_pieces_larger_than_one_tls_record(secure_registry) -> None:
+    """A TLS read gives one record (16 KiB) at most; the records already arrived are read with it, so a blob
+    is passed up in large pieces, each of which costs its way through hashing and the stall guard."""
+    data = bytes(range(256)) * (16 * 1024)  # 4 MiB
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    credentials = CredentialStore({secure_registry.host: Credentials(secure_registry.username, secure_registry.password)})
+    with Registries(RegistryOptions(ca_file=str(secure_registry.ca_file)), credentials) as registries:
+        registries.client(secure_registry.host).upload_blob("tls/pieces", digest, [data], len(data))
+    login = base64.b64encode(f"{secure_registry.username}:{secure_registry.password}".encode()).decode()
+    with Client(ca_file=str(secure_registry.ca_file)) as client:
+        answer = client.send("GET", f"https://{secure_registry.host}/v2/tls/pieces/blobs/{digest}",
+                             headers={"Authorization": f"Basic {login}"})
+        pieces = list(answer.iter_bytes())
+    assert b"".join(pieces) == data
+    assert max(map(len, pieces)) > 16 * 1024 and len(pieces) < 4 * 1024 * 1024 // (16 * 1024)

@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urljoin
 
 from okd_release.errors import ConfigError
@@ -65,6 +65,8 @@ class _Socket:
         self.sock = sock
         self.timeout = timeout
         self._set: float | None = sock.gettimeout()
+        self._tls = hasattr(sock, "pending")  # an ssl.SSLSocket
+        self._poller: select.poll | None = None
         self.reader = io.BufferedReader(_Reader(self), _HEADER_BUFFER)  # answers are read through it, one by one
 
     def _bound(self, error: type[TransportError]) -> bool:
@@ -80,11 +82,33 @@ class _Socket:
     def recv_into(self, buffer: Any) -> int:
         by_deadline = self._bound(ReadTimeout)
         try:
-            return self.sock.recv_into(buffer)
+            count = self.sock.recv_into(buffer)
         except TimeoutError:
             raise _timed_out(by_deadline, ReadTimeout) from None
         except OSError as error:
             raise ReadError(str(error) or type(error).__name__) from error
+        if count and self._tls:
+            count = self._records_here(buffer, count)
+        return count
+
+    def _records_here(self, buffer: Any, count: int) -> int:
+        """A TLS read gives one record at most (16 KiB): the records already here are read too, so that a
+        body comes in large pieces, as from a plain socket, not in 16 KiB ones that each cost their way up
+        through the blob's reading. Only what is here is taken; an error is left for the next read."""
+        view = memoryview(buffer).cast("B")
+        sock = cast("ssl.SSLSocket", self.sock)
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN)
+        while count < len(view) and (sock.pending() or self._poller.poll(0)):
+            try:
+                more = sock.recv_into(view[count:])
+            except OSError:
+                break
+            if not more:
+                break
+            count += more
+        return count
 
     def sendall(self, data: bytes | memoryview) -> None:
         by_deadline = self._bound(WriteTimeout)
