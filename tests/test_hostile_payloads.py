@@ -141,8 +141,8 @@ def test_info_on_a_release_with_a_malformed_config_is_one_line(push, config: byt
     _one_error(run_cli("info", "--insecure", pullspec), f"config of {pullspec}", problem)
 
 
-def test_a_malformed_config_is_named_before_a_malformed_layer_read_beside_it(push) -> None:
-    config = b'{"config": "x"}'  # the config is read on its own thread while the layer is read: its error comes first
+def test_a_malformed_config_is_named_before_a_malformed_layer(push) -> None:
+    config = b'{"config": "x"}'  # the config is read first: its error is the one told
     pullspec = push("config-and-layer", PAYLOADS["spec-list"][0], config)
     _one_error(run_cli("info", "--insecure", pullspec), f"config of {pullspec}", "at $.config: expected `object | null`")
 

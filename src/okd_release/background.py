@@ -1,6 +1,5 @@
-"""Work run on threads of its own while the caller goes on: one piece (`Background`, a request whose answer is
-waited for anyway) or one piece per item (`Parallel`, a request per component image), with each result or
-exception handed back when the caller asks for it.
+"""Work run on threads beside the caller, one piece per item (a request per component image), each result or
+exception handed back in the items' order when the caller asks for it.
 
 Plain threads, not `concurrent.futures`: that package loads `logging` and `traceback` (about 5 ms of a
 command's start-up), and an executor left by an error keeps running the items not yet started."""
@@ -13,30 +12,6 @@ from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class Background(Generic[T]):
-    """`work` started at once on a new thread; `result()` waits for it and returns or raises what it did."""
-
-    def __init__(self, work: Callable[[], T], name: str = "okd-release background") -> None:
-        self._work = work
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._work()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
-            self._error = error
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        return cast("T", self._value)  # set, as no error was
 
 
 class Outcome(Generic[R]):

@@ -8,7 +8,6 @@ from pathlib import Path
 from msgspec import Struct
 
 from okd_release import reference as references
-from okd_release.background import Background
 from okd_release.content import Platform, RawManifest
 from okd_release.errors import ConfigError, ManifestError, NotFound, PayloadError
 from okd_release.image import manifest as manifests
@@ -114,8 +113,10 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
         if isinstance(top, ImageIndex):
             raise ManifestError(f"{reference}: nested manifest lists are not supported")
     image = top
+    # The config, then the payload layer, over the one connection: read side by side, the config would need a
+    # connection of its own, whose TLS handshake costs more than the wait it saves.
+    config = load_config(store, reference.repository, image, str(reference))
     if not image.layers:
-        load_config(store, reference.repository, image, str(reference))  # a broken config is named first
         raise PayloadError(f"{reference} is not a release image: it has no layers")
     layer = image.layers[-1]
 
@@ -123,18 +124,10 @@ def open_release(registries: Registries, text: str, platform: Platform | None = 
         with store.open_blob(reference.repository, layer) as chunks:
             return _payload_files(chunks, f"layer {layer.digest} of {reference}", with_manifests)
 
-    # the config and the payload layer are independent requests: the config's answer comes while the layer is read
-    config_read = Background(lambda: load_config(store, reference.repository, image, str(reference)),
-                             "reading the release's config")
     try:
         files = store.retrying(f"payload layer of {reference}", read)
     except ManifestError as error:
-        config_read.result()  # its failure, if it failed, comes first, as when it was read first
         raise PayloadError(f"{reference} is not a release image: {error}") from None
-    except BaseException:
-        config_read.result()
-        raise
-    config = config_read.result()
     if "image-references" not in files:
         raise PayloadError(f"{reference} is not a release image: no release-manifests in its last layer")
     payload = Payload.from_files(files, str(reference))
