@@ -5,8 +5,15 @@ and a proxy it does not speak to."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import socket
+import ssl
 import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +24,7 @@ from okd_release.registry.http import MAX_REDIRECTS, Client
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.proxy import ProxySettings
 from okd_release.registry.url import parse_url
+from tests.certs import make_ca_and_server
 from tests.conftest import run_cli, serving
 from tests.hostileserver import HostileHandler, start_hostile
 
@@ -150,3 +158,61 @@ def test_a_body_over_tls_comes_in_pieces_larger_than_one_tls_record(secure_regis
         pieces = list(answer.iter_bytes())
     assert b"".join(pieces) == data
     assert max(map(len, pieces)) > 16 * 1024 and len(pieces) < 4 * 1024 * 1024 // (16 * 1024)
+
+
+def _tls_server_that_stalls_inside_a_record(directory: Path, first: bytes, rest: bytes, stall: float) -> tuple[str, Path]:
+    """A one-request HTTPS server whose answer's second part is sent as a TLS record's first 100 bytes, then,
+    `stall` seconds later, the remainder: a registry stalled halfway through a record."""
+    ca, certificate, key = make_ca_and_server(directory)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+
+        def until_done(step: Callable[[], Any]) -> Any:
+            while True:
+                try:
+                    result = step()
+                    connection.sendall(outgoing.read())
+                    return result
+                except ssl.SSLWantReadError:
+                    connection.sendall(outgoing.read())
+                    incoming.write(connection.recv(65536))
+
+        with connection, listener:
+            until_done(tls.do_handshake)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += until_done(lambda: tls.read(65536))
+            tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(first) + len(rest)) + first)
+            whole = outgoing.read()
+            tls.write(rest)
+            records = outgoing.read()
+            connection.sendall(whole + records[:100])  # in one go: the partial record is there when the rest is
+            time.sleep(stall)
+            connection.sendall(records[100:])
+            with contextlib.suppress(OSError):
+                connection.recv(1)  # until the client hangs up
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"https://127.0.0.1:{listener.getsockname()[1]}/v2/", ca
+
+
+def test_what_arrived_over_tls_is_passed_up_without_waiting_for_a_record_still_arriving(tmp_path) -> None:
+    first, rest = b"a" * 40_000, b"b" * 40_000  # three TLS records, then one that stalls halfway
+    url, ca = _tls_server_that_stalls_inside_a_record(tmp_path, first, rest, stall=3.0)
+    with Client(ca_file=str(ca), read_timeout=30) as client:
+        started = time.monotonic()
+        answer = client.send("GET", url)
+        pieces = answer.iter_bytes()
+        received = b""
+        while len(received) < len(first):
+            received += next(pieces)
+        waited = time.monotonic() - started
+        received += b"".join(pieces)
+    assert waited < 1.5  # the records here came up at once; the stalled one did not hold them back
+    assert received == first + rest

@@ -94,20 +94,27 @@ class _Socket:
     def _records_here(self, buffer: Any, count: int) -> int:
         """A TLS read gives one record at most (16 KiB): the records already here are read too, so that a
         body comes in large pieces, as from a plain socket, not in 16 KiB ones that each cost their way up
-        through the blob's reading. Only what is here is taken; an error is left for the next read."""
-        view = memoryview(buffer).cast("B")
+        through the blob's reading. Only what is here is taken, without waiting (the socket is non-blocking
+        meanwhile: a record only partly arrived ends it); an error is left for the next read to meet."""
         sock = cast("ssl.SSLSocket", self.sock)
         if self._poller is None:
             self._poller = select.poll()
             self._poller.register(sock, select.POLLIN)
-        while count < len(view) and (sock.pending() or self._poller.poll(0)):
-            try:
-                more = sock.recv_into(view[count:])
-            except OSError:
-                break
-            if not more:
-                break
-            count += more
+        if not sock.pending() and not self._poller.poll(0):
+            return count  # the usual end of a small answer: nothing more, and no system call spent on blocking
+        view = memoryview(buffer).cast("B")
+        sock.settimeout(0.0)
+        try:
+            while count < len(view):
+                try:
+                    more = sock.recv_into(view[count:])
+                except OSError:  # ssl.SSLWantReadError included: the next record is not all here yet
+                    break
+                if not more:
+                    break
+                count += more
+        finally:
+            sock.settimeout(self._set)
         return count
 
     def sendall(self, data: bytes | memoryview) -> None:
