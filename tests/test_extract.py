@@ -9,10 +9,14 @@ from pathlib import Path
 
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import BuiltLayer
+from okd_release.registry import Registries, RegistryOptions
+from okd_release.registry.credentials import CredentialStore
 from okd_release.release.extract import markers
+from okd_release.release.payload.components import resolve_manifest
 from okd_release.release.payload.model import ImageStream
 from okd_release.stores import RegistryStore
 from tests.conftest import pushed_release, run_cli
+from tests.faultproxy import FaultPlan
 from tests.release_helpers import read_release
 
 
@@ -152,3 +156,24 @@ def test_hostile_layer_never_writes_outside_target(sample_release, plain_registr
     for fragment in ("escaped-dotdot", "absolute.yaml", "link-out", "link-abs", "hard-out", "hard-up", "device", "fifo"):
         assert any(fragment in w for w in warnings), fragment
     assert (target / "hard-good").read_bytes() == (target / "0000_00_good.yaml").read_bytes()
+
+
+def test_command_extraction_streams_the_tools_layers_without_asking_for_their_image_config(
+        sample_release, source_registry, fault_proxy, tmp_path) -> None:
+    proxy = fault_proxy(source_registry.host, FaultPlan())  # the release and its images, all read through it
+    stream = tmp_path / "stream.json"
+    stream.write_text(sample_release.stream_file.read_text().replace(source_registry.host, proxy.host))
+    target = f"{proxy.host}/okd/through-proxy:extract"
+    release = pushed_release(run_cli("new", "--insecure", "-f", str(stream), "--to-image", target,
+                                     "--name", sample_release.version), target)
+    asked: list[str] = []
+    proxy.hooks.append(lambda handler: asked.append(handler.path.split("?", 1)[0]) and False)
+    result = run_cli("extract", "--insecure", release, "--command", "oc", "--to", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "oc").is_file()
+    cli = next(tag for tag in read_release(release).payload.image_references.tags if tag.name == "cli")
+    with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
+        tools = resolve_manifest(registries, "cli", cli.pullspec)
+    blobs = [path.rsplit("/", 1)[1] for path in asked if "/blobs/" in path]
+    assert tools.image.layers[-1].digest in blobs  # the file is read from the tools image's layers
+    assert tools.image.config.digest not in blobs  # and its config is not asked for

@@ -32,7 +32,7 @@ from okd_release.names import check_path_component
 from okd_release.registry.session import Registries
 from okd_release.release.extract import markers
 from okd_release.release.extract.pin import Replacement, pin
-from okd_release.release.payload.components import ComponentImage, resolve
+from okd_release.release.payload.components import ComponentManifest, resolve_manifest
 from okd_release.release.payload.source import ReleaseImage
 
 RELEASE_ARCH = "release-arch"
@@ -311,7 +311,7 @@ class _Found(Struct, frozen=True):
     missing_markers: list[str]
 
 
-def _find_file(component: ComponentImage, path: str, work: Path, replacements: list[Replacement]) -> _Found | None:
+def _find_file(component: ComponentManifest, path: str, work: Path, replacements: list[Replacement]) -> _Found | None:
     """Stream layers from the top down until one holds `path`; pin it into a temporary file (None: no layer has it)."""
     repository = component.reference.repository
     for layer in reversed(component.image.layers):
@@ -389,14 +389,14 @@ def extract_tools(registries: Registries, release: ReleaseImage, targets: list[T
     check_path_component(release.payload.version, "release version")
     directory.mkdir(parents=True, exist_ok=True)
     tags = {t.name: t for t in release.payload.image_references.tags}
-    components: dict[str, ComponentImage] = {}
+    components: dict[str, ComponentManifest] = {}  # only layers are read: no config is asked for
     results = []
     absent: list[str] = []
     with tempfile.TemporaryDirectory(dir=directory, prefix=".okd-extract-") as scratch:
         work = Path(scratch)
         for target in targets:
             if target.image not in components:
-                components[target.image] = resolve(registries, target.image, tags[target.image].pullspec)
+                components[target.image] = resolve_manifest(registries, target.image, tags[target.image].pullspec)
             found = _find_file(components[target.image], target.path, work, _replacements(target, release))
             if found is None:
                 # oc: a missing new-arch binary, or a RHEL build when all tools are asked for, is no error

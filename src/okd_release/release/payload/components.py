@@ -19,19 +19,25 @@ from okd_release.release.payload.source import choose_manifest
 from okd_release.stores import open_store
 
 
-class ComponentImage(Struct, frozen=True):
-    """One resolved component: its pullspec by digest, the image (for a list: the default platform's) and config."""
+class ComponentManifest(Struct, frozen=True):
+    """One component resolved to its image manifest (for a list: the default platform's); its config not
+    read, for a caller that needs only the layers (`extract --command` streams them for one file)."""
 
     name: str
     reference: Reference
     digest: str
     store: ImageStore
     image: ImageManifest
-    config: ImageConfig
 
     @property
     def pullspec(self) -> str:
         return str(self.reference.with_digest(self.digest))
+
+
+class ComponentImage(ComponentManifest, frozen=True):
+    """One resolved component: its pullspec by digest, the image (for a list: the default platform's) and config."""
+
+    config: ImageConfig
 
     @property
     def labels(self) -> dict[str, str]:
@@ -39,6 +45,12 @@ class ComponentImage(Struct, frozen=True):
 
 
 def resolve(registries: Registries, name: str, pullspec: str) -> ComponentImage:
+    found = resolve_manifest(registries, name, pullspec)
+    config = load_config(found.store, found.reference.repository, found.image, f"{name} ({pullspec})")
+    return ComponentImage(name, found.reference, found.digest, found.store, found.image, config)
+
+
+def resolve_manifest(registries: Registries, name: str, pullspec: str) -> ComponentManifest:
     try:
         reference = references.parse(pullspec)
     except OkdReleaseError as error:
@@ -55,8 +67,7 @@ def resolve(registries: Registries, name: str, pullspec: str) -> ComponentImage:
         image = manifests.parse(child, f"manifest of {name} ({pullspec})")
     if not isinstance(image, ImageManifest):
         raise PayloadError(f"image {name!r} ({pullspec}) is a nested manifest list")
-    config = load_config(store, reference.repository, image, f"{name} ({pullspec})")
-    return ComponentImage(name, reference, raw.digest, store, image, config)
+    return ComponentManifest(name, reference, raw.digest, store, image)
 
 
 def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: bool = False,
