@@ -78,6 +78,30 @@ class _HashingWriter(io.RawIOBase):
 
 def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME, compresslevel: int = 6) -> BuiltLayer:
     """Write a reproducible tar.gz: entries in the given order, owner 0, fixed mtimes, no gzip name or time."""
+
+    def write(uncompressed: _HashingWriter) -> None:
+        with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for entry in entries:
+                _add(tar, entry, mtime)
+
+    return _write_layer(directory, compresslevel, write)
+
+
+def build_go_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME) -> BuiltLayer:
+    """Write a tar.gz whose tar is byte for byte what Go's archive/tar writes for the same headers (oc's
+    payload layer): see `gotar`. The gzip stream is zlib's, so only the uncompressed bytes (the diff_id) match Go's."""
+
+    def write(uncompressed: _HashingWriter) -> None:
+        for entry in entries:
+            _add_go(uncompressed, entry, mtime)
+        uncompressed.write(gotar.TRAILER)
+
+    return _write_layer(directory, 6, write)
+
+
+def _write_layer(directory: Path, compresslevel: int, write: Callable[[_HashingWriter], None]) -> BuiltLayer:
+    """A new layer file in `directory`: the tar `write` makes, gzip-compressed with no name or time, and the
+    digests of both the compressed and the uncompressed bytes."""
     import gzip  # noqa: PLC0415 - only building a layer needs these two; reading one is zlib's (tarfile)
     import tempfile  # noqa: PLC0415
 
@@ -87,29 +111,7 @@ def build_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIX
         compressed = _HashingWriter(out)
         with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=compresslevel) as gz:
             uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
-            with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for entry in entries:
-                    _add(tar, entry, mtime)
-    return BuiltLayer(
-        Path(name), "sha256:" + compressed.hash.hexdigest(), compressed.size, "sha256:" + uncompressed.hash.hexdigest()
-    )
-
-
-def build_go_layer(entries: Iterable[LayerEntry], directory: Path, mtime: int = FIXED_MTIME) -> BuiltLayer:
-    """Write a tar.gz whose tar is byte for byte what Go's archive/tar writes for the same headers (oc's
-    payload layer): see `gotar`. The gzip stream is zlib's, so only the uncompressed bytes (the diff_id) match Go's."""
-    import gzip  # noqa: PLC0415 - only building a layer needs these two; reading one is zlib's (tarfile)
-    import tempfile  # noqa: PLC0415
-
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=directory, suffix=".layer")
-    with os.fdopen(handle, "wb") as out:
-        compressed = _HashingWriter(out)
-        with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=6) as gz:
-            uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
-            for entry in entries:
-                _add_go(uncompressed, entry, mtime)
-            uncompressed.write(gotar.TRAILER)
+            write(uncompressed)
     return BuiltLayer(
         Path(name), "sha256:" + compressed.hash.hexdigest(), compressed.size, "sha256:" + uncompressed.hash.hexdigest()
     )
@@ -156,8 +158,8 @@ def _add(tar: tarfile.TarFile, entry: LayerEntry, mtime: int) -> None:
 
 
 class ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (a streamed blob). A chunk is copied once, into the
-    reader's buffer, and never re-sliced: `_offset` marks how much of it was read."""
+    """A read-only file over an iterator of byte chunks (a streamed blob). A chunk is kept as it came and
+    copied once, into the reader's target, never re-sliced: `_offset` marks how much of it was read."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
