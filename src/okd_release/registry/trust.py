@@ -6,10 +6,9 @@ hashed layout (`/etc/ssl/certs`: a link per CA named by its subject's hash). Loa
 CA in it, about 35 ms of OpenSSL 3's time at each start of the program; given the directory only, OpenSSL
 reads the one or two CAs a chain names, when it needs them. So where there is such a directory (and
 `SSL_CERT_FILE`, if set, names the system's bundle rather than one of the user's), a client first trusts
-the directory alone. A
-certificate that fails to verify against it is tried again against everything (`widen`): the bundle and the
-directory, as OpenSSL's defaults give them. Whatever the first context accepts the second would, so what
-is trusted is the same; only when it is loaded differs.
+the directory alone. A certificate that fails to verify against it is tried again against everything
+(`widen`): the bundle and the directory, as OpenSSL's defaults give them. Whatever the first context
+accepts the second would, so what is trusted is the same; only when it is loaded differs.
 """
 
 from __future__ import annotations
