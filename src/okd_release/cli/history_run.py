@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -260,7 +261,7 @@ def _clone_key(root: Path, repository: str) -> str:
         return repository
 
 
-def _sources(tags: tuple[ImageTag, ...]) -> dict[str, str]:
+def _sources(tags: Sequence[ImageTag]) -> dict[str, str]:
     """{repository: commit}, the first tag naming a repository deciding its commit (as oc), with oc's warnings."""
     found: dict[str, str] = {}
     for tag in tags:

@@ -8,6 +8,7 @@ manifests and configs, concurrently) only for views that need them (`--size`, `-
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from msgspec import Struct, field
@@ -175,7 +176,7 @@ def _fetched(component: ComponentImage) -> FetchedImage:
                         component.config, component.digest if component.digest != image.digest else "")
 
 
-def _fetch(registries: Registries, tags: tuple[ImageTag, ...], workers: int) -> tuple[dict[str, FetchedImage], list[str]]:
+def _fetch(registries: Registries, tags: Sequence[ImageTag], workers: int) -> tuple[dict[str, FetchedImage], list[str]]:
     found: dict[str, FetchedImage] = {}
     warnings: list[str] = []
     with Parallel(lambda t: resolve(registries, t.name, t.pullspec), tags, workers, "reading images") as outcomes:

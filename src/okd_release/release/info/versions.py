@@ -8,6 +8,8 @@ dual streams). An invalid annotation is a warning, not an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from msgspec import Struct
 
 from okd_release.errors import PayloadError
@@ -33,7 +35,7 @@ class ComponentVersions(Struct, frozen=True):
     """Every kubectl version reported, with the tags reporting it."""
 
 
-def read_component_versions(tags: tuple[ImageTag, ...]) -> ComponentVersions:
+def read_component_versions(tags: Sequence[ImageTag]) -> ComponentVersions:
     versions: dict[str, set[str]] = {}
     display_names: dict[str, set[str]] = {}
     component_tags: dict[str, str] = {}

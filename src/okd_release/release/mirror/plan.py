@@ -171,7 +171,7 @@ class PlannedCopies(Sequence[ImageCopy]):
     every time (its source endpoint is shared by the components of one repository).
     """
 
-    def __init__(self, parts: tuple[tuple[tuple[ImageCopy, ...], tuple[ImageTag, ...], Callable[[ImageTag], ImageCopy]], ...]):
+    def __init__(self, parts: tuple[tuple[tuple[ImageCopy, ...], Sequence[ImageTag], Callable[[ImageTag], ImageCopy]], ...]):
         self._parts = parts
         self._length = sum(len(first) + len(tags) for first, tags, _ in parts)
 

@@ -6,7 +6,7 @@ import math
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -18,6 +18,7 @@ from okd_release.documents import decode_json, decode_json_or_yaml, decode_json_
 from okd_release.errors import PayloadError, UnsafeName
 from okd_release.image import gojson
 from okd_release.image.layer import LayerEntry
+from okd_release.release.payload.packed import Packer
 from okd_release.release.payload.versions import parse_versions
 
 MANIFESTS_DIR = "release-manifests"
@@ -225,6 +226,26 @@ def _annotations(annotations: dict[str, str] | None, previous: dict[str, str]) -
     return shared
 
 
+def _tag(entry: TagDocument, number: int, where: str, previous: dict[str, str]) -> ImageTag:
+    """The tag `entry` (number `number` of `where`'s spec.tags), its name and image checked."""
+    name = _checked(names.check_tag, entry.name, "component name", where, f"$.spec.tags[{number}].name")
+    source = entry.source or ObjectReferenceDocument(name="")
+    if source.kind != "DockerImage" or not source.name:
+        raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
+    return ImageTag(name, source.name, _annotations(entry.annotations, previous), TagPolicy.of(entry))
+
+
+_TAG_LIST = list[TagDocument]
+
+
+def _decode_tags(data: bytes) -> tuple[ImageTag, ...]:
+    """A block of packed tags (a JSON array of tags that `ImageStream.parse` checked when it packed them)."""
+    prepare(_TAG_LIST)
+    previous: dict[str, str] = {}
+    return tuple(_tag(entry, number, IMAGE_REFERENCES, previous)
+                 for number, entry in enumerate(msgspec.json.decode(data, type=_TAG_LIST)))
+
+
 class StreamStatus(Struct, frozen=True):
     """An ImageStream's status: its repositories, and the images its tags were imported as (an input of `new -f`)."""
 
@@ -236,11 +257,13 @@ class StreamStatus(Struct, frozen=True):
 class ImageStream(Struct, frozen=True):
     """image-references: the components of a release (or of an operator's placeholders).
 
-    `created` is metadata.creationTimestamp (RFC 3339, None when absent): the release's build time.
+    `created` is metadata.creationTimestamp (RFC 3339, None when absent): the release's build time. `tags`
+    are in the document's order: read from JSON (a release's image-references), a `PackedSequence` that
+    decodes them as they are read, so that thousands of them cost little while a release is open.
     """
 
     name: str
-    tags: tuple[ImageTag, ...]
+    tags: Sequence[ImageTag]
     annotations: dict[str, str] = field(default_factory=dict)
     created: str | None = None
     status: StreamStatus = StreamStatus()
@@ -270,31 +293,32 @@ class ImageStream(Struct, frozen=True):
         """JSON (a payload's image-references) or YAML (a file given to `new`); every name checked: each
         becomes part of a tag (`<version>-<arch>-<name>`) when the release is mirrored."""
         document: ImageStreamDocument | _StreamParts
+        parts: list[msgspec.Raw] = []
+        entries: list[TagDocument] = []
         try:
             prepare(_StreamParts)
             document = msgspec.json.decode(data, type=_StreamParts)
             parts = (document.spec.tags if document.spec else None) or []
-            entries: Iterable[TagDocument] = (
-                decode_json_part(part, TagDocument, where, PayloadError, f"$.spec.tags[{number}]")
-                for number, part in _taking(parts))
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # YAML, or a problem told as before
             document = decode_json_or_yaml(data, ImageStreamDocument, where, PayloadError)
             entries = (document.spec.tags if document.spec else None) or []
         if document.kind != "ImageStream":
             raise PayloadError(f"{where} is not an ImageStream")
-        tags = []
         previous: dict[str, str] = {}
-        for number, entry in enumerate(entries):
-            name = _checked(names.check_tag, entry.name, "component name", where, f"$.spec.tags[{number}].name")
-            source = entry.source or ObjectReferenceDocument(name="")
-            if source.kind != "DockerImage" or not source.name:
-                raise PayloadError(f"{where}: tag {name!r} has no DockerImage 'from'")
-            tags.append(ImageTag(name, source.name, _annotations(entry.annotations, previous), TagPolicy.of(entry)))
+        tags: Sequence[ImageTag]
+        if isinstance(document, _StreamParts):  # the tags kept packed as the JSON they were read from
+            packer = Packer(_decode_tags)
+            for number, part in _taking(parts):
+                packer.add(part, _tag(decode_json_part(part, TagDocument, where, PayloadError, f"$.spec.tags[{number}]"),
+                                      number, where, previous))
+            tags = packer.done()
+        else:
+            tags = tuple(_tag(entry, number, where, previous) for number, entry in enumerate(entries))
         metadata = document.metadata or ObjectMetaDocument()
         if metadata.name:
             _checked(names.check_tag, metadata.name, "release name", where, "$.metadata.name")
         status = document.status or ImageStreamStatusDocument()
-        return cls(metadata.name, tuple(tags), dict(metadata.annotations or {}), metadata.creation_timestamp,
+        return cls(metadata.name, tags, dict(metadata.annotations or {}), metadata.creation_timestamp,
                    StreamStatus(status.docker_image_repository, status.public_docker_image_repository,
                                 tuple(status.tags or ())), document.api_version)
 
