@@ -258,8 +258,9 @@ class ImageStream(Struct, frozen=True):
     """image-references: the components of a release (or of an operator's placeholders).
 
     `created` is metadata.creationTimestamp (RFC 3339, None when absent): the release's build time. `tags`
-    are in the document's order: read from JSON (a release's image-references), a `PackedSequence` that
-    decodes them as they are read, so that thousands of them cost little while a release is open.
+    are in the document's order: read from JSON (a release's image-references), more than a block of them
+    (`packed.BLOCK`) are a `PackedSequence` that decodes them as they are read, so that thousands of them
+    cost little while a release is open; otherwise a tuple.
     """
 
     name: str
