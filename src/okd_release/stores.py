@@ -32,7 +32,7 @@ class RegistryStore:
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
         self.key = "registry:" + client.registry
-        # each repository's tags as first listed, and those put since: a tag not among them is not asked about
+        # each repository's tags as first listed: a tag not among them is not asked about
         self._tags: dict[str, set[str] | None] = {}
         self._absent: set[str] = set()  # repositories the registry did not know when their tags were listed
         self._tags_lock = threading.Lock()
@@ -59,7 +59,7 @@ class RegistryStore:
     def tag_digest(self, repository: str, tag: str) -> str | None:
         known = self._known_tags(repository)
         if known is not None and tag not in known:
-            return None  # not there when the repository was listed, nor put since: no HEAD (a fresh mirror's case)
+            return None  # not there when the repository was listed: no HEAD (a fresh mirror's case)
         found = self.client.head_manifest(repository, tag)
         if found is None or not found.digest:  # missing, or the registry did not say which digest
             return None
@@ -67,8 +67,10 @@ class RegistryStore:
 
     def _known_tags(self, repository: str) -> set[str] | None:
         """The repository's tags, listed once (one GET per page of 1,000 rather than a HEAD per tag); None when
-        the registry will not list them, and then every tag is asked about. A tag someone else adds later is
-        missed: that image is then copied, as it would be without the listing, never skipped wrongly."""
+        the registry will not list them, and then every tag is asked about. A tag added later is missed, by
+        someone else or by this store's own `put_manifest` (a mirror of thousands of images would otherwise
+        hold every tag it put, though it asks about each tag before it puts it, not after): that image is
+        then copied again, as it would be without the listing, never skipped wrongly."""
         with self._tags_lock:  # one listing per repository, however many workers ask at once
             if repository not in self._tags:
                 try:
@@ -82,11 +84,6 @@ class RegistryStore:
 
     def put_manifest(self, repository: str, reference: str, raw: RawManifest) -> None:
         self.client.put_manifest(repository, reference, raw.data, raw.media_type)
-        if ":" not in reference:  # a tag, not a digest
-            with self._tags_lock:
-                known = self._tags.get(repository)
-                if known is not None:
-                    known.add(reference)
 
     def blob_size(self, repository: str, digest: str) -> int | None:
         return self.client.head_blob(repository, digest)
