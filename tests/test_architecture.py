@@ -10,7 +10,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "okd_release"
 
 BASE = {"errors", "digest", "reference", "names", "mediatypes", "content", "documents", "plainyaml", "listener", "mirrors",
-        "logs", "background", "blobtable", "__init__"}
+        "logs", "background", "__init__"}
 
 # layer -> the layers it may import (besides itself); `release.X` are the per-command packages.
 ALLOWED = {

@@ -29,7 +29,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from msgspec import Struct, field
 
 from okd_release import logs
-from okd_release.blobtable import BlobTable
 from okd_release.content import Descriptor, Platform
 from okd_release.errors import DigestMismatch, ManifestBlobUnknown, OkdReleaseError, TransferError, TransientRegistryError
 from okd_release.image import manifest as manifests
@@ -216,7 +215,7 @@ class Transfer:
         self._limits: dict[str, threading.Semaphore] = {}
         self._cancelled = threading.Event()
         self._fatal: TargetUnwritable | None = None
-        self._blobs: dict[tuple[str, str], BlobTable] = {}  # per target (store, repository)
+        self._blobs: dict[tuple[str, str], dict[BlobKey, BlobState]] = {}  # per target (store, repository)
         self._skipping = not dry_run  # whether complete images are skipped (a dry run reports every image's blobs)
         self._last: list[_Image] = []  # `after_all` images whose blobs are in, for the driving thread to push
 
@@ -302,12 +301,12 @@ class Transfer:
             self._tell(copy.target, reference, copy.source_ref)
         self.progress.image_done(copy.name, True)
 
-    def _blobs_at(self, target: Endpoint) -> BlobTable:
+    def _blobs_at(self, target: Endpoint) -> dict[BlobKey, BlobState]:
         """The states of the blobs met at one target (under the lock)."""
         at = (target.store.key, target.repository)
         table = self._blobs.get(at)
         if table is None:
-            table = self._blobs[at] = BlobTable()
+            table = self._blobs[at] = {}
         return table
 
     def _meet(self, image: _Image) -> list[BlobKey]:
@@ -485,7 +484,7 @@ class Transfer:
         for future in image.waited:
             future.add_done_callback(blob_done)
 
-    def _blob_finished(self, table: BlobTable, key: BlobKey, future: Future[str]) -> None:
+    def _blob_finished(self, table: dict[BlobKey, BlobState], key: BlobKey, future: Future[str]) -> None:
         """A blob verified present is kept only as such; a failed one keeps its future, so that every image
         that needs it fails with its error and it is not tried again."""
         if not future.cancelled() and future.exception() is None:
@@ -495,7 +494,8 @@ class Transfer:
     def _count_present_only(self) -> None:
         """Blobs that only images the target already has named: present, though never checked."""
         with self._lock:
-            present = [entry for table in self._blobs.values() for entry in table.sizes()]
+            present = [(key, size) for table in self._blobs.values() for key, size in table.items()
+                       if isinstance(size, int)]
         for key, size in present:
             self._count("skipped", blob_digest(key), size)
 
