@@ -70,7 +70,8 @@ class PackedSequence(Sequence[T]):
 
 
 class Packer(Generic[T]):
-    """Makes a PackedSequence of items added one by one, each with the JSON it was decoded from."""
+    """Collects items added one by one, each with the JSON it was decoded from, into a PackedSequence (or a
+    tuple, when they fit in one block)."""
 
     def __init__(self, decode: Callable[[bytes], tuple[T, ...]]):
         self._decode = decode
