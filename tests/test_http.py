@@ -216,3 +216,45 @@ def test_what_arrived_over_tls_is_passed_up_without_waiting_for_a_record_still_a
         received += b"".join(pieces)
     assert waited < 1.0  # the records here came up at once; the stalled one did not hold them back
     assert received == first + rest
+
+
+def test_insecure_takes_a_plain_http_answer_to_tls_as_the_registry_speaking_http(hostile) -> None:
+    # --insecure tries TLS first; a registry that answers the handshake with plain HTTP is there and speaks
+    # HTTP, so the first request goes straight to it, with no ping of /v2/ before it
+    server = hostile(_recording({}))
+    with Registries(_options([]), CredentialStore()) as registries:
+        assert registries.client(server.host).head_manifest("okd/app", "latest") is not None
+    assert [(seen.method, seen.path) for seen in server.seen] == [("HEAD", "/v2/okd/app/manifests/latest")]
+
+
+def test_insecure_pings_plain_http_when_the_tls_attempt_got_no_answer(hostile) -> None:
+    # a TLS attempt the server drops unanswered says nothing of what it speaks: plain HTTP is pinged first
+    def route(handler: HostileHandler) -> None:
+        handler.answer(200, b"{}" if handler.command != "HEAD" else b"")
+
+    server = hostile(route)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def forward() -> None:  # drops the first connection (the TLS attempt), then relays to the server
+        first, _ = listener.accept()
+        first.close()
+        with listener:
+            client, _ = listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", int(server.host.rsplit(":", 1)[1])))
+            relay = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+            relay.start()
+            _pipe(client, upstream)
+
+    threading.Thread(target=forward, daemon=True).start()
+    with Registries(_options([]), CredentialStore()) as registries:
+        assert registries.client(f"127.0.0.1:{port}").head_manifest("okd/app", "latest") is not None
+    assert [(seen.method, seen.path) for seen in server.seen] == [("GET", "/v2/"), ("HEAD", "/v2/okd/app/manifests/latest")]
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)

@@ -30,6 +30,19 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
+def answered_plain_http(error: ConnectError, url: str) -> bool:
+    """Whether the TLS handshake with `url` (no proxy between) failed because the registry answered it with
+    plain HTTP: the registry is then there, and speaks HTTP."""
+    try:
+        if ProxySettings.from_environment().proxy_for(parse_url(url)) is not None:
+            return False
+    except (InvalidURL, RegistryError, ValueError):
+        return False
+    import ssl  # noqa: PLC0415 - only once a connection has failed
+
+    return any(isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS for cause in _causes(error))
+
+
 def permanent_failure(error: ConnectError, registry: str, url: str, *,
                       plain_http_is_fatal: bool = True) -> Unreachable | None:
     """The one-line error for a connection failure that will not go away, or None for one worth retrying.

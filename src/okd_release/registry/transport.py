@@ -27,7 +27,7 @@ from okd_release.registry.http import Client, Response, drain
 from okd_release.registry.limits import read_capped
 from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxySettings
-from okd_release.registry.reachability import permanent_failure
+from okd_release.registry.reachability import answered_plain_http, permanent_failure
 from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
 from okd_release.registry.url import URL, InvalidURL, parse_url
 
@@ -102,7 +102,12 @@ class Transport:
             with deadline(self.options.request_deadline):
                 try:
                     return reach(f"https://{self.registry}")
-                except (ConnectError, RemoteProtocolError, ReadError):
+                except ConnectError as error:
+                    if answered_plain_http(error, f"https://{self.registry}"):  # there, and speaking HTTP: no ping
+                        self._reached = True
+                        return f"http://{self.registry}"
+                    return reach(f"http://{self.registry}")
+                except (RemoteProtocolError, ReadError):
                     return reach(f"http://{self.registry}")
 
         try:
