@@ -9,6 +9,8 @@ import contextlib
 import hashlib
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -258,3 +260,24 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
             sink.sendall(data)
     with contextlib.suppress(OSError):
         sink.shutdown(socket.SHUT_WR)
+
+
+_LOADS_IDNA = """
+import sys
+from okd_release.registry.http import Client, drain
+with Client(ca_file=sys.argv[2] or None) as client:
+    drain(client.send("GET", sys.argv[1]))
+print("encodings.idna" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_connecting_to_an_ascii_host_does_not_load_the_idna_codec(hostile, tmp_path, tls: bool) -> None:
+    # a str host makes getaddrinfo and ssl load the IDNA codec (a millisecond of every command's start)
+    ca, certificate, key = make_ca_and_server(tmp_path) if tls else (None, None, None)
+    server = hostile(_recording({}), tls=(certificate, key) if tls else None)
+    url = f"{'https' if tls else 'http'}://{server.host}/v2/"
+    done = subprocess.run([sys.executable, "-c", _LOADS_IDNA, url, str(ca or "")], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "False", done.stderr
+    assert [seen.path for seen in server.seen] == ["/v2/"]
