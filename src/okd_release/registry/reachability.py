@@ -30,11 +30,12 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def answered_plain_http(error: ConnectError, url: str) -> bool:
-    """Whether the TLS handshake with `url` (no proxy between) failed because the registry answered it with
-    plain HTTP: the registry is then there, and speaks HTTP."""
+def answered_plain_http(error: ConnectError, registry: str) -> bool:
+    """Whether the TLS handshake with `registry` failed because it answered with plain HTTP, no proxy between
+    for HTTPS nor for HTTP: the registry is then there, and the way to it for HTTP is the way that answered."""
     try:
-        if ProxySettings.from_environment().proxy_for(parse_url(url)) is not None:
+        settings = ProxySettings.from_environment()
+        if any(settings.proxy_for(parse_url(f"{scheme}://{registry}")) is not None for scheme in ("https", "http")):
             return False
     except (InvalidURL, RegistryError, ValueError):
         return False

@@ -103,7 +103,7 @@ class Transport:
                 try:
                     return reach(f"https://{self.registry}")
                 except ConnectError as error:
-                    if answered_plain_http(error, f"https://{self.registry}"):  # there, and speaking HTTP: no ping
+                    if answered_plain_http(error, self.registry):  # there, and speaking HTTP: no ping
                         self._reached = True
                         return f"http://{self.registry}"
                     return reach(f"http://{self.registry}")
