@@ -39,9 +39,14 @@ def answered_plain_http(error: ConnectError, registry: str) -> bool:
             return False
     except (InvalidURL, RegistryError, ValueError):
         return False
+    return any(map(_not_tls, _causes(error)))
+
+
+def _not_tls(cause: BaseException) -> bool:
+    """Whether `cause` is OpenSSL's finding that the peer answered a ClientHello with something not TLS."""
     import ssl  # noqa: PLC0415 - only once a connection has failed
 
-    return any(isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS for cause in _causes(error))
+    return isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS
 
 
 def permanent_failure(error: ConnectError, registry: str, url: str, *,
@@ -60,13 +65,11 @@ def permanent_failure(error: ConnectError, registry: str, url: str, *,
     name = peer.host
     address = f"{name}:{peer.port}" if peer.port is not None else name
     where = f"proxy {shown(proxy)} (for registry {registry})" if proxy else f"registry {registry}"
-    import ssl  # noqa: PLC0415 - only once a connection has failed
-
     for cause in _causes(error):
         if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
             return Unreachable(f"cannot resolve host {name}: {where} is unreachable (check the name and the machine's DNS)")
         if isinstance(cause, ConnectionRefusedError):
             return Unreachable(f"nothing listens on {address}: {where} refused the connection (check the host and port)")
-        if plain_http_is_fatal and proxy is None and isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS:
+        if plain_http_is_fatal and proxy is None and _not_tls(cause):
             return Unreachable(f"registry {registry} answered plain HTTP to an HTTPS request: add --insecure to use it")
     return None
