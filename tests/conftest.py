@@ -137,7 +137,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     `timeout` is kept for the call sites; pytest-timeout bounds an in-process run.
     """
     from okd_release.cli import common
-    from okd_release.cli.main import cli
 
     sleeps: list[float] = []
     instant = RetryPolicy(sleep=sleeps.append)
@@ -146,17 +145,32 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     common.RegistryOptions = functools.partial(RegistryOptions, retry=instant)  # what make_registries builds
     root.handlers.clear()  # pytest's capture handlers would make --loglevel's logging.basicConfig a no-op
     try:
-        result = _cli_runner().invoke(cli, list(args), input=input, env=_cli_environment(env), prog_name="okd-release")
+        code, stdout, stderr = invoke_main(list(args), input=input, env=_cli_environment(env))
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])  # setLevel, not assignment: it also clears the loggers' cached levels
         httpcore.setLevel(saved[2])
         common.RegistryOptions = saved[3]
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        # what the process would print: a traceback, which tests assert never appears
-        stderr += "".join(traceback.format_exception(result.exception))
-    return Result(result.exit_code, result.stdout, stderr, sleeps)
+    return Result(code, stdout, stderr, sleeps)
+
+
+def invoke_main(args: list[str], input: str | None = None, env: dict[str, str | None] | None = None,
+                ) -> tuple[int, str, str]:
+    """`cli.main.main(args)` in this process, as the program runs it (its own parser first, click for the rest),
+    with stdin, stdout, stderr and the environment swapped as click's runner swaps them: (exit code, stdout, stderr).
+    An exception that escapes is what the process would print: a traceback, which tests assert never appears."""
+    from okd_release.cli.main import main
+
+    code, escaped = 0, ""
+    with _cli_runner().isolation(input=input, env=env) as streams:
+        try:
+            main(args, prog_name="okd-release")
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+        except Exception as error:  # noqa: BLE001 - reported as the process would report it
+            code, escaped = 1, "".join(traceback.format_exception(error))
+        stdout, stderr = streams[0].getvalue().decode(), streams[1].getvalue().decode(errors="backslashreplace")
+    return code, stdout, stderr + escaped
 
 
 def run_cli_process(*args: str, env: dict[str, str] | None = None, input: str | None = None,

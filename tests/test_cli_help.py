@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from okd_release.cli.main import cli
+from okd_release.cli.clicktree import cli
 from okd_release.cli.manpage import pages
+from tests.conftest import Result, invoke_main
 
 MAN_DIR = Path(__file__).resolve().parent.parent / "docs" / "man"
 
@@ -35,14 +35,14 @@ COMMANDS = all_commands()
 IDS = [" ".join(("okd-release", *path)) for path, _ in COMMANDS]
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), prog_name="okd-release", env=env)
+def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    return Result(*invoke_main(list(args), env=env))
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
 def test_help_shows_examples_of_the_command(path: tuple[str, ...], command: click.Command) -> None:
     result = run(*path, "--help")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "  Examples:" in lines, f"okd-release {' '.join(path)} --help has no Examples section"
     start = lines.index("  Examples:") + 1  # in the help text, before Options: (or in the epilog, after them)
@@ -74,14 +74,14 @@ def test_every_option_is_described(path: tuple[str, ...], command: click.Command
         "missing argument", "out of range"])
 def test_a_usage_error_is_one_line_and_exits_1_like_oc(args: list[str], message: str) -> None:
     result = run(*args)
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert result.stderr == f"error: {message}\n"
     assert result.stdout == ""
 
 
 def test_a_group_without_a_command_shows_its_help_and_succeeds_like_oc() -> None:
     result = run("image")
-    assert result.exit_code == 0
+    assert result.returncode == 0
     assert result.stdout.startswith("Usage: okd-release image [OPTIONS] COMMAND [ARGS]...")
     assert "  mirror " in result.stdout
 
@@ -93,7 +93,7 @@ def test_a_group_without_a_command_shows_its_help_and_succeeds_like_oc() -> None
 ])
 def test_completion_prints_the_script_for_each_shell(shell: str, hook: str) -> None:
     result = run("completion", shell)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     assert hook in result.stdout
     assert f"_OKD_RELEASE_COMPLETE={shell}_complete" in result.stdout  # it calls okd-release back
 

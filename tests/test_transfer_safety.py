@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from okd_release import transfer as transfer_module
-from okd_release.cli.main import cli as cli_main
 from okd_release.image.disk import DiskStore
 from okd_release.registry import Registries, RegistryOptions
 from okd_release.registry.credentials import CredentialStore
@@ -25,7 +23,7 @@ from okd_release.registry.options import RetryPolicy
 from okd_release.stores import RegistryStore
 from okd_release.testing import localregistry
 from okd_release.transfer import Endpoint, ImageCopy, TargetUnwritable, Transfer
-from tests.conftest import run_cli, skopeo
+from tests.conftest import invoke_main, run_cli, skopeo
 from tests.faultproxy import FaultPlan, FaultProxyServer, ProxyHandler, start_proxy
 from tests.occupancy import Occupancy
 from tests.release_helpers import build_sample_release, read_release
@@ -263,15 +261,14 @@ def test_each_command_reports_only_its_own_retries(proxied, clean_proxy) -> None
         return True
 
     clean_proxy.hooks.append(fail_first_two)
-    runner = CliRunner()
-    env = {"HOME": "/nonexistent", "REGISTRY_AUTH_FILE": None, "XDG_RUNTIME_DIR": None}
-    faulty = runner.invoke(cli_main, ["info", "--insecure", "-o", "json", proxied.pullspec], env=env)
-    assert faulty.exit_code == 0, faulty.output
-    assert "info: 2 transient failures were retried" in faulty.stderr
+    env: dict[str, str | None] = {"HOME": "/nonexistent", "REGISTRY_AUTH_FILE": None, "XDG_RUNTIME_DIR": None}
+    code, _, stderr = invoke_main(["info", "--insecure", "-o", "json", proxied.pullspec], env=env)
+    assert code == 0, stderr
+    assert "info: 2 transient failures were retried" in stderr
     direct = proxied.pullspec.replace(proxied.proxy.host, proxied.registry.host)
-    clean = runner.invoke(cli_main, ["info", "--insecure", "-o", "json", direct], env=env)
-    assert clean.exit_code == 0, clean.output
-    assert "retried" not in clean.stderr
+    code, _, stderr = invoke_main(["info", "--insecure", "-o", "json", direct], env=env)
+    assert code == 0, stderr
+    assert "retried" not in stderr
 
 
 # -- 4. and 5. retried streams: progress and waits -----------------------------------------------------------

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import msgspec.structs
 
+from okd_release.cli import declare
+from okd_release.cli.output import echo
 from okd_release.errors import ConfigError, OkdReleaseError
 from okd_release.registry import Registries, RegistryOptions
 
@@ -28,49 +29,42 @@ _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+|[0-9]+(?:\.[0-9]+)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2 on
+class Duration(declare.ParamType):
     """A duration as oc's --request-timeout takes it: `30s`, `2m`, `1h30m`, `500ms`; a bare number is seconds."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        text = str(value).strip()
+    def convert(self, text: str) -> float:
+        text = text.strip()
         if not _DURATION.fullmatch(text):
-            self.fail(f"{text!r} is not a duration (like 30s, 2m or 1h30m)", param, ctx)
+            raise declare.Refused(f"{text!r} is not a duration (like 30s, 2m or 1h30m)")
         if text[-1].isdigit():
             seconds = float(text)
         else:
             seconds = sum(float(number) * _UNIT_SECONDS[unit]
                           for number, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", text))
         if seconds <= 0:
-            self.fail("must be more than 0 (a request without a deadline could hang for ever)", param, ctx)
+            raise declare.Refused("must be more than 0 (a request without a deadline could hang for ever)")
         return seconds
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Keep a registry-access flag for make_registries, so that each command need not pass it along."""
-    if value is not None and param.name:
-        ctx.meta[f"okd_release.{param.name}"] = value
-    return value
 
 
 def registry_options(command: F) -> F:
     """-a/--registry-config, --insecure, --certificate-authority, --retries, --request-timeout, --loglevel."""
     defaults = RegistryOptions()
     decorators = [
-        click.option("-a", "--registry-config", "registry_config", type=click.Path(dir_okay=False),
+        declare.option("-a", "--registry-config", "registry_config", type=declare.Path(dir_okay=False),
                      help="Pull secret / docker config JSON with registry credentials."),
-        click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
-        click.option("--certificate-authority", "ca_file", type=click.Path(exists=True, dir_okay=False),
+        declare.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
+        declare.option("--certificate-authority", "ca_file", type=declare.Path(exists=True, dir_okay=False),
                      help="CA bundle to verify registry TLS certificates."),
-        click.option("--retries", type=click.IntRange(0, 100), expose_value=False, callback=_remember,
+        declare.option("--retries", type=declare.IntRange(0, 100), expose_value=False,
                      help="Retries of a registry request that failed transiently (connection lost, 429, 5xx), with "
                           f"growing waits that honour Retry-After [default: {defaults.retry.attempts - 1}]."),
-        click.option("--request-timeout", type=Duration(), expose_value=False, callback=_remember,
+        declare.option("--request-timeout", type=Duration(), expose_value=False,
                      help="How long one registry request may take in all, its answer included (30s, 2m, 1h); a "
                           "blob download is not bounded by it but retried when it stalls "
                           f"[default: {defaults.request_deadline:g}s]."),
-        click.option("--loglevel", type=click.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
+        declare.option("--loglevel", type=declare.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -94,10 +88,10 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
 def mirror_config_options(command: F) -> F:
     """oc's --icsp-file and --idms-file: read images by digest from the mirrors a file names, then the source."""
     decorators = [
-        click.option("--icsp-file", type=click.Path(dir_okay=False), expose_value=False, callback=_mirror_file,
+        declare.option("--icsp-file", type=declare.Path(dir_okay=False), expose_value=False,
                      help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
                           "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
-        click.option("--idms-file", type=click.Path(dir_okay=False), expose_value=False, callback=_mirror_file,
+        declare.option("--idms-file", type=declare.Path(dir_okay=False), expose_value=False,
                      help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
                           "digest are read from the mirrors it names first, then from their source."),
     ]
@@ -106,18 +100,9 @@ def mirror_config_options(command: F) -> F:
     return command
 
 
-def _mirror_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Keep --icsp-file / --idms-file for make_registries, which every command calls: no command passes them on."""
-    if value is not None and param.name:
-        ctx.meta[f"okd_release.{param.name}"] = value
-    return value
-
-
 def _session(options: RegistryOptions) -> Registries:
     """A registry session; one reading through mirrors when the command was given --icsp-file or --idms-file."""
-    context = click.get_current_context(silent=True)
-    meta = context.meta if context is not None else {}
-    icsp, idms = meta.get("okd_release.icsp_file"), meta.get("okd_release.idms_file")
+    icsp, idms = declare.given("icsp_file"), declare.given("idms_file")
     if icsp and idms:
         raise ConfigError("--icsp-file and --idms-file are mutually exclusive")
     if not icsp and not idms:
@@ -131,9 +116,7 @@ def _session(options: RegistryOptions) -> Registries:
 
 def _with_command_flags(options: RegistryOptions) -> RegistryOptions:
     """`options` with the running command's --retries and --request-timeout (their defaults when not given)."""
-    context = click.get_current_context(silent=True)
-    meta = context.meta if context is not None else {}
-    retries, seconds = meta.get("okd_release.retries"), meta.get("okd_release.request_timeout")
+    retries, seconds = declare.given("retries"), declare.given("request_timeout")
     if retries is not None:  # the policy's other fields (its waits, and a test's sleep) stay as they are
         options = msgspec.structs.replace(options, retry=msgspec.structs.replace(options.retry, attempts=retries + 1))
     if seconds is not None:
@@ -162,21 +145,26 @@ def handle_errors(command: F) -> F:
             sys.exit(128 + signal.SIGPIPE)
         except OkdReleaseError as error:
             _report_retries()
-            click.echo(f"error: {_one_line(str(error))}", err=True)
+            echo(f"error: {_one_line(str(error))}", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
+            echo("error: interrupted", err=True)
             sys.exit(130)
         except OSError as error:
-            click.echo(f"error: {_one_line(str(error))}", err=True)
+            echo(f"error: {_one_line(str(error))}", err=True)
             sys.exit(1)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click prints these itself
         except Exception as error:  # a bug, or input nobody foresaw: still one line; the trace when asked
+            if _from_click(error):
+                raise  # click prints these itself (a prompt the user aborted)
             _unexpected(error, kwargs.get("loglevel") or 0)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _from_click(error: Exception) -> bool:
+    """Whether `error` is one of click's, which click reports itself (when click runs the command)."""
+    return type(error).__module__.startswith("click.")
 
 
 def _unexpected(error: Exception, loglevel: int) -> None:
@@ -185,7 +173,7 @@ def _unexpected(error: Exception, loglevel: int) -> None:
 
         logging.getLogger("okd_release").error("unexpected error", exc_info=error)
     hint = "" if loglevel >= 4 else " (rerun with --loglevel 4 for the trace)"
-    click.echo(f"error: unexpected {type(error).__name__}: {_one_line(str(error))[:300]}{hint}", err=True)
+    echo(f"error: unexpected {type(error).__name__}: {_one_line(str(error))[:300]}{hint}", err=True)
 
 
 def _stdout_gone() -> bool:
@@ -203,7 +191,7 @@ def _report_retries() -> None:
     count = sum(session.retries.count for session in _SESSIONS)
     _SESSIONS.clear()
     if count:
-        click.echo(f"info: {count} transient failures were retried", err=True)
+        echo(f"info: {count} transient failures were retried", err=True)
 
 
 def _one_line(text: str) -> str:
@@ -212,10 +200,10 @@ def _one_line(text: str) -> str:
 
 def dump(value: Any, output: str) -> None:
     if output == "json":
-        click.echo(json.dumps(value, indent=2))
+        echo(json.dumps(value, indent=2))
     elif output == "yaml":
         import yaml  # only for -o yaml
 
-        click.echo(yaml.safe_dump(value, sort_keys=False).rstrip())
+        echo(yaml.safe_dump(value, sort_keys=False).rstrip())
     else:
-        raise click.BadParameter(f"unknown output format {output!r}")
+        raise ConfigError(f"unknown output format {output!r}")

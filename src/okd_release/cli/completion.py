@@ -6,16 +6,16 @@ back with `_OKD_RELEASE_COMPLETE=<shell>_complete` to get the completions, so th
 
 from __future__ import annotations
 
-import click
-from click.shell_completion import get_completion_class
+from okd_release.cli import declare
+from okd_release.cli.output import echo
 
 PROG_NAME = "okd-release"
 COMPLETE_VAR = "_OKD_RELEASE_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
 
-@click.command("completion")
-@click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
+@declare.command("completion")
+@declare.argument("shell", type=declare.Choice(SHELLS), metavar="SHELL")
 def completion_command(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.
 
@@ -36,7 +36,10 @@ def completion_command(shell: str) -> None:
       okd-release completion zsh > ~/.zfunc/_okd-release
       okd-release completion fish > ~/.config/fish/completions/okd-release.fish
     """
+    from click.shell_completion import get_completion_class  # noqa: PLC0415 - click writes the script
+
+    from okd_release.cli.clicktree import cli  # noqa: PLC0415
+
     completion = get_completion_class(shell)
     assert completion is not None  # click knows every shell of SHELLS
-    root = click.get_current_context().find_root().command
-    click.echo(completion(root, {}, PROG_NAME, COMPLETE_VAR).source(), nl=False)
+    echo(completion(cli, {}, PROG_NAME, COMPLETE_VAR).source(), nl=False)

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import click
 
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors
 from okd_release.cli.demo_loop import contributor_loop
+from okd_release.cli.output import echo
 from okd_release.errors import OkdReleaseError
 from okd_release.testing import localregistry
 
@@ -24,16 +26,16 @@ def _run(*args: str, show_lines: int = 40) -> str:
     completed = subprocess.run([sys.executable, "-m", "okd_release", *args], capture_output=True, text=True)
     lines = (completed.stdout + completed.stderr).rstrip().splitlines()
     for line in lines[:show_lines]:
-        click.echo(line)
+        echo(line)
     if len(lines) > show_lines:
-        click.echo(f"... ({len(lines) - show_lines} more lines)")
+        echo(f"... ({len(lines) - show_lines} more lines)")
     if completed.returncode != 0:
         raise OkdReleaseError(f"demo step failed: okd-release {shlex.join(args)}")
     return completed.stdout.strip()
 
 
-@click.command("demo")
-@click.option("--keep", is_flag=True, help="Leave the registries running and the files in place at the end.")
+@declare.command("demo")
+@declare.option("--keep", is_flag=True, help="Leave the registries running and the files in place at the end.")
 @handle_errors
 def demo_command(keep: bool) -> None:
     """Start a throwaway registry, push a sample release, then run info, new, extract and mirror on it.
@@ -53,7 +55,7 @@ def demo_command(keep: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="okd-release-demo-"))
     source = localregistry.start(work / "source")
     mirror = localregistry.start(work / "mirror")
-    click.echo(f"Started docker-registry on {source.host} (source) and {mirror.host} (mirror); files in {work}")
+    echo(f"Started docker-registry on {source.host} (source) and {mirror.host} (mirror); files in {work}")
     try:
         stream = work / "image-stream.json"
         _run("sample", "--insecure", "--to", f"{source.host}/okd/content", "--image-stream-file", str(stream))
@@ -68,7 +70,7 @@ def demo_command(keep: bool) -> None:
         pinned = (work / "bin" / "openshift-install").read_bytes()
         start = pinned.index(release.encode())
         value = pinned[start:pinned.index(NUL, start)].decode()
-        click.echo(f"openshift-install now installs: {value}")
+        echo(f"openshift-install now installs: {value}")
         _run("mirror", "--insecure", "--from", release, "--to", f"{mirror.host}/mirror/okd", "--print-mirror-instructions",
              "idms", show_lines=60)
         _run("mirror", "--insecure", "--from", release, "--to", f"{mirror.host}/mirror/okd", "-o", "json", show_lines=20)
@@ -78,7 +80,7 @@ def demo_command(keep: bool) -> None:
         click.secho("\nDemo complete.", bold=True)
     finally:
         if keep:
-            click.echo(f"Registries left running on {source.host} and {mirror.host}; files in {work}")
+            echo(f"Registries left running on {source.host} and {mirror.host}; files in {work}")
         else:
             source.remove()
             mirror.remove()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from okd_release.cli.output import echo
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.registry import Registries, RegistryOptions
@@ -38,7 +39,7 @@ def _push_console(host: str, upstream: str, commit: str, work: Path) -> str:
     with Registries(RegistryOptions(insecure=True), CredentialStore()) as registries:
         manifest = push_image(RegistryStore(registries.client(host)), "okd/console-dev", commit[:12], [layer], config)
     layer.path.unlink()
-    click.echo(f"(built and pushed {host}/okd/console-dev:{commit[:12]}, labelled with its source and commit)")
+    echo(f"(built and pushed {host}/okd/console-dev:{commit[:12]}, labelled with its source and commit)")
     return f"{host}/okd/console-dev@{manifest.digest}"
 
 
@@ -64,7 +65,7 @@ def contributor_loop(run: Callable[..., str], work: Path, host: str, release: st
     (clone / "login.ts").write_text("redirect('/console')\n")
     _git(clone, "commit", "--quiet", "-am", "Fix the login redirect")
     _git(clone, "push", "--quiet", "origin", "fix-login")
-    click.echo("(the pull request is reviewed and merged upstream)")
+    echo("(the pull request is reviewed and merged upstream)")
     _git(upstream, "merge", "--quiet", "--no-ff", "fix-login", "-m", "Merge pull request #42 from demo/fix-login",
          "-m", "OCPBUGS-42: fix the login redirect", shown=False)
     merged = _git(upstream, "rev-parse", "HEAD", shown=False)

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import extract_git_options
+from okd_release.cli.output import echo
 from okd_release.cli.table import rfc3339
 from okd_release.content import Platform
 from okd_release.errors import ConfigError
@@ -27,35 +27,35 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
                        "filter out requests that your cluster is not expected to need.")
 
 
-@click.command("extract")
-@click.argument("image", required=False)
-@click.option("--from", "from_", help="The release image (instead of the IMAGE argument, as oc accepts).")
-@click.option("--from-dir", type=click.Path(file_okay=False), help="Read the payload from a directory.")
-@click.option("--to", "to", default=".", show_default=True, type=click.Path(file_okay=False), help="Directory to write to.")
-@click.option("--file", "file_name", help="Write this one file of release-manifests to stdout, byte for byte.")
-@click.option("--raw", is_flag=True,
+@declare.command("extract")
+@declare.argument("image", required=False)
+@declare.option("--from", "from_", help="The release image (instead of the IMAGE argument, as oc accepts).")
+@declare.option("--from-dir", type=declare.Path(file_okay=False), help="Read the payload from a directory.")
+@declare.option("--to", "to", default=".", show_default=True, type=declare.Path(file_okay=False), help="Directory to write to.")
+@declare.option("--file", "file_name", help="Write this one file of release-manifests to stdout, byte for byte.")
+@declare.option("--raw", is_flag=True,
               help="Write every file of release-manifests byte for byte (oc re-encodes the manifests and skips other files).")
-@click.option("--included", is_flag=True,
+@declare.option("--included", is_flag=True,
               help="Only the manifests the cluster-version operator applies on the cluster --install-config describes.")
-@click.option("--install-config", type=click.Path(exists=True, dir_okay=False),
+@declare.option("--install-config", type=declare.Path(exists=True, dir_okay=False),
               help="The install-config of the cluster --included judges for.")
-@click.option("--profile", help="With --included, instead of --install-config: the cluster profile "
+@declare.option("--profile", help="With --included, instead of --install-config: the cluster profile "
                                 f"(default {DEFAULT_PROFILE}).")
-@click.option("--feature-set", help="With --included, instead of --install-config: the feature set (default Default).")
-@click.option("--baseline-capability-set", "baseline",
+@declare.option("--feature-set", help="With --included, instead of --install-config: the feature set (default Default).")
+@declare.option("--baseline-capability-set", "baseline",
               help="With --included, instead of --install-config: the baseline capability set (None, v4.11 ... vCurrent).")
-@click.option("--additional-capabilities", "additional",
+@declare.option("--additional-capabilities", "additional",
               help="With --included, instead of --install-config: capabilities enabled beyond the baseline (comma separated).")
-@click.option("--credentials-requests", is_flag=True, help="Only CredentialsRequest manifests.")
-@click.option("--cloud", help="Only CredentialsRequests for this cloud (aws, azure, gcp, ...).")
-@click.option("--tools", is_flag=True,
+@declare.option("--credentials-requests", is_flag=True, help="Only CredentialsRequest manifests.")
+@declare.option("--cloud", help="Only CredentialsRequests for this cloud (aws, azure, gcp, ...).")
+@declare.option("--tools", is_flag=True,
               help="Write the client and installer archives for this machine's OS and architecture (--command-os '*': all).")
-@click.option("--command", help="Write this binary (oc, openshift-install, ...).")
-@click.option("--command-os", help="OS for --command or --tools: linux, mac, windows, linux/arm64, mac/arm64, or '*' for "
+@declare.option("--command", help="Write this binary (oc, openshift-install, ...).")
+@declare.option("--command-os", help="OS for --command or --tools: linux, mac, windows, linux/arm64, mac/arm64, or '*' for "
                                    "all. Default: this machine's.")
-@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False),
+@declare.option("--signing-key", type=declare.Path(exists=True, dir_okay=False),
               help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @extract_git_options
 @mirror_config_options
 @registry_options
@@ -109,7 +109,7 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
     _check_flags(image, from_dir, to, file_name, raw, included, install_config, cluster_flags,
                  credentials_requests, cloud, tools, command)
     if credentials_requests and not included:
-        click.echo(CREDENTIALS_WARNING, err=True)
+        echo(CREDENTIALS_WARNING, err=True)
     platform = Platform.parse(filter_by_os) if filter_by_os else None
     with make_registries(registry_config, insecure, ca_file, loglevel) as registries:
         # extract --to and --file stream the payload layer; the tools' release.txt counts the manifests
@@ -129,12 +129,16 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
 
                 return info_text(describe(release), pullspecs=True)
 
-            for tool in extract_tools(registries, release, targets, as_archives, Path(to), release_text):
-                for marker in tool.missing_markers:
-                    click.echo(f"warning: {tool.path.name}: no {marker} marker to replace", err=True)
-                click.echo(f"{tool.path}")
-            if signer is not None:
-                signer.sign_file(Path(to) / "sha256sum.txt")
+            try:
+                for tool in extract_tools(registries, release, targets, as_archives, Path(to), release_text):
+                    for marker in tool.missing_markers:
+                        echo(f"warning: {tool.path.name}: no {marker} marker to replace", err=True)
+                    echo(f"{tool.path}")
+                if signer is not None:
+                    signer.sign_file(Path(to) / "sha256sum.txt")
+            finally:
+                if signer is not None:
+                    signer.close()
             return
         from okd_release.release.extract.manifests import Selection, extract_manifests
 
@@ -144,12 +148,12 @@ def extract_command(image: str | None, from_: str | None, from_dir: str | None, 
             selection = Selection(cluster, credentials_requests, cloud, install_config or "the given configuration")
         result = extract_manifests(release, Path(to), selection, raw=raw)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if result.errors:
         listed = result.errors[0] if len(result.errors) == 1 else "\n\n" + "".join(f"* {e}\n" for e in result.errors)
-        click.echo(f"Errors: {listed}", err=True)
+        echo(f"Errors: {listed}", err=True)
     if release.digest:
-        click.echo(_extracted_line(release, image))
+        echo(_extracted_line(release, image))
 
 
 def _check_flags(image: str | None, from_dir: str | None, to: str, file_name: str | None, raw: bool, included: bool,
@@ -194,25 +198,30 @@ def _cluster(release: ReleaseImage, install_config: str | None, profile: str | N
     if not install_config:
         return config
     if config.capabilities is not None:  # oc says the same of its own version
-        click.echo("info: the known capabilities and capability sets are OpenShift 4.18's; those of the eventual "
+        echo("info: the known capabilities and capability sets are OpenShift 4.18's; those of the eventual "
                    "cluster's version may differ", err=True)
     # as oc with --install-config: the feature gates the release's FeatureGate manifests enable for it
     gates, problem = enabled_feature_gates(release, config.feature_set or "", config.profile or DEFAULT_PROFILE)
     if gates is None:
-        click.echo(f"warning: Failed to extract feature gates from release: {problem}", err=True)
+        echo(f"warning: Failed to extract feature gates from release: {problem}", err=True)
         return config
     return ClusterConfig(config.profile, config.feature_set, config.capabilities, config.exclude_identifier, gates,
                          config.platform)
 
 
 def _signer(key_file: str) -> ChecksumSigner:
-    """The --signing-key made ready (its passphrase asked only if it has one); closed when the command ends."""
+    """The --signing-key made ready (its passphrase asked only if it has one); the caller closes it."""
     from okd_release.release.signatures.signing import ChecksumSigner
 
-    signer = ChecksumSigner(Path(key_file), lambda: click.prompt("Enter password for private key", hide_input=True,
-                                                                 err=True, default="", show_default=False))
-    click.get_current_context().call_on_close(signer.close)
-    return signer
+    return ChecksumSigner(Path(key_file), _passphrase)
+
+
+def _passphrase() -> str:
+    import click  # noqa: PLC0415 - only for a signing key with a passphrase
+
+    answer: str = click.prompt("Enter password for private key", hide_input=True, err=True, default="",
+                               show_default=False)
+    return answer
 
 
 def _extracted_line(release: ReleaseImage, image: str | None) -> str:

@@ -10,9 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import click
-
 from okd_release.cli.common import handle_errors, make_registries
+from okd_release.cli.output import echo
 from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
 from okd_release.registry.session import Registries
@@ -136,19 +135,19 @@ def _code_history(old: changelog.ReleaseSide, new: changelog.ReleaseSide, direct
     logs = changelog.read_logs(directory, changes)
     if full:
         if as_json:
-            click.echo(changelog.encode(changelog.as_dict(old, new, changes, logs)))
+            echo(changelog.encode(changelog.as_dict(old, new, changes, logs)))
         else:
-            click.echo(changelog.markdown(old, new, changes, logs), nl=False)
+            echo(changelog.markdown(old, new, changes, logs), nl=False)
     else:
         found = changelog.bugs(logs)
         if as_json:
-            click.echo(changelog.encode([{"id": r.id, "status": "", "priority": "", "summary": "",
+            echo(changelog.encode([{"id": r.id, "status": "", "priority": "", "summary": "",
                                           "source": int(r.source)} for r in found]) if found else "", nl=bool(found))
         else:
-            click.echo("".join(f"{ref.id}\n" for ref in found), nl=False)
+            echo("".join(f"{ref.id}\n" for ref in found), nl=False)
     failed = [entry.error for entry in logs if entry.error]
     for error in failed:
-        click.echo(f"error: {_one_line(error)}", err=True)
+        echo(f"error: {_one_line(error)}", err=True)
     if failed:
         sys.exit(1)
 
@@ -174,9 +173,9 @@ def _packages(registries: Registries, tag: ImageTag, cache: Path) -> dict[str, s
 def _list_rpms(registries: Registries, info: ReleaseInfo, cache: Path, image: str | None, as_json: bool) -> None:
     versions = _packages(registries, _os_tag(info, image), cache)
     if as_json:
-        click.echo(json.dumps(dict(sorted(versions.items())), indent=2, ensure_ascii=False))
+        echo(json.dumps(dict(sorted(versions.items())), indent=2, ensure_ascii=False))
     else:
-        click.echo("Package contents:\n" + "".join(f"  {n}-{versions[n]}\n" for n in sorted(versions)), nl=False)
+        echo("Package contents:\n" + "".join(f"  {n}-{versions[n]}\n" for n in sorted(versions)), nl=False)
 
 
 def _diff_rpms(registries: Registries, old: ReleaseInfo, new: ReleaseInfo, cache: Path, image: str | None,
@@ -184,13 +183,13 @@ def _diff_rpms(registries: Registries, old: ReleaseInfo, new: ReleaseInfo, cache
     after = _os_tag(new, image)
     before = _os_tag(old, after.name)
     if before.pullspec == after.pullspec:
-        click.echo("{}" if as_json else f"Releases have the same {after.name} image.")
+        echo("{}" if as_json else f"Releases have the same {after.name} image.")
         return
     difference = rpmdb.diff_packages(_packages(registries, before, cache), _packages(registries, after, cache))
     if as_json:
-        click.echo(json.dumps(difference.as_dict(), indent=2, ensure_ascii=False))
+        echo(json.dumps(difference.as_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(difference.text(), nl=False)
+        echo(difference.text(), nl=False)
 
 
 def _os_rpm_diff(registries: Registries, old: ReleaseInfo, new: ReleaseInfo, cache: Path,
@@ -212,11 +211,11 @@ def _summary(old: changelog.ReleaseSide, new: changelog.ReleaseSide, clones: Pat
         histories = read_histories(clones, old, new)
     result = summarize(old, new, histories, rpms)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(result.text(), nl=False)
+        echo(result.text(), nl=False)
     for error in result.errors:
-        click.echo(f"error: {_one_line(error)}", err=True)
+        echo(f"error: {_one_line(error)}", err=True)
     if result.errors:
         sys.exit(1)
 
@@ -246,10 +245,10 @@ def extract_git(git: str, output: str | None, image: str | None, from_: str | No
     failed = False
     for line, error in (results[repository] for repository in sources):  # the release's order
         if error:
-            click.echo(f"error: {error}", err=True)
+            echo(f"error: {error}", err=True)
             failed = True
         else:
-            click.echo(line)
+            echo(line)
     if failed:
         sys.exit(1)
 
@@ -267,11 +266,11 @@ def _sources(tags: Sequence[ImageTag]) -> dict[str, str]:
     for tag in tags:
         repository, commit = tag.annotations.get(ANNOTATION_SOURCE, ""), tag.annotations.get(ANNOTATION_COMMIT, "")
         if not repository or not commit:
-            click.echo(f"warning: Tag {tag.name} has no source info", err=True)
+            echo(f"warning: Tag {tag.name} has no source info", err=True)
             continue
         if repository in found:
             if found[repository] != commit:
-                click.echo(f"warning: Repo {repository} referenced more than once with different commits, "
+                echo(f"warning: Repo {repository} referenced more than once with different commits, "
                            "only checking out the first reference", err=True)
             continue
         found[repository] = commit

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from okd_release import reference as references
+from okd_release.cli import declare
 from okd_release.cli.common import dump, handle_errors, make_registries, registry_options
+from okd_release.cli.output import echo
 from okd_release.cli.progress import make_progress
 from okd_release.image.inspect import inspect
 from okd_release.stores import open_store
 from okd_release.transfer import Endpoint, ImageCopy, Transfer
 
 
-@click.group("image")
+@declare.group("image")
 def image_group() -> None:
     """Inspect and copy single images.
 
@@ -30,8 +30,8 @@ def image_group() -> None:
 
 
 @image_group.command("info")
-@click.argument("ref")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Machine-readable output.")
+@declare.argument("ref")
+@declare.option("-o", "--output", type=declare.Choice(["json", "yaml"]), help="Machine-readable output.")
 @registry_options
 @handle_errors
 def info_command(ref: str, output: str | None, registry_config: str | None, insecure: bool, ca_file: str | None,
@@ -53,32 +53,32 @@ def info_command(ref: str, output: str | None, registry_config: str | None, inse
     if output:
         dump(result.as_dict(), output)
         return
-    click.echo(f"Name:       {result.reference}")
-    click.echo(f"Digest:     {result.digest}")
-    click.echo(f"Media Type: {result.media_type}")
+    echo(f"Name:       {result.reference}")
+    echo(f"Digest:     {result.digest}")
+    echo(f"Media Type: {result.media_type}")
     if result.platforms:
-        click.echo("Manifests:")
+        echo("Manifests:")
         for platform, digest in result.platforms:
-            click.echo(f"  {platform:<16} {digest}")
+            echo(f"  {platform:<16} {digest}")
         return
-    click.echo(f"Created:    {result.created}")
-    click.echo(f"OS/Arch:    {result.platform}")
-    click.echo(f"Size:       {result.size} bytes in {len(result.layers)} layers")
-    click.echo("Layers:")
+    echo(f"Created:    {result.created}")
+    echo(f"OS/Arch:    {result.platform}")
+    echo(f"Size:       {result.size} bytes in {len(result.layers)} layers")
+    echo("Layers:")
     for layer in result.layers:
-        click.echo(f"  {layer.digest} {layer.size:>12}")
+        echo(f"  {layer.digest} {layer.size:>12}")
     if result.labels:
-        click.echo("Labels:")
+        echo("Labels:")
         for key, value in sorted(result.labels.items()):
-            click.echo(f"  {key}={value}")
+            echo(f"  {key}={value}")
 
 
 @image_group.command("mirror")
-@click.argument("source")
-@click.argument("target")
-@click.option("--max-per-registry", type=click.IntRange(1, 64), default=6, help="Concurrent requests per registry.")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Root for file:// references.")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
+@declare.argument("source")
+@declare.argument("target")
+@declare.option("--max-per-registry", type=declare.IntRange(1, 64), default=6, help="Concurrent requests per registry.")
+@declare.option("--dir", "directory", type=declare.Path(file_okay=False), help="Root for file:// references.")
+@declare.option("-o", "--output", type=declare.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @registry_options
 @handle_errors
 def mirror_command(source: str, target: str, max_per_registry: int, directory: str | None, output: str | None,
@@ -110,4 +110,4 @@ def mirror_command(source: str, target: str, max_per_registry: int, directory: s
     if output:
         dump(summary.as_dict() | {"digest": summary.digests.get(str(src))}, output)
     else:
-        click.echo(f"{dst.name}@{summary.digests[str(src)]}")
+        echo(f"{dst.name}@{summary.digests[str(src)]}")

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import click
-
+from okd_release.cli import declare
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
 from okd_release.cli.history import info_history_options
+from okd_release.cli.output import echo
 from okd_release.cli.table import TabWriter, human_size, rfc3339
 from okd_release.content import Platform
 from okd_release.errors import ConfigError, OkdReleaseError, PayloadError
@@ -48,21 +48,21 @@ def _format(output: str | None) -> tuple[str, str]:
     return name, template
 
 
-@click.command("info")
-@click.argument("images", nargs=-1, metavar="[RELEASE] [OTHER]")
-@click.option("--from-dir", type=click.Path(file_okay=False), help="Read the payload from a directory.")
-@click.option("--changes-from", help="Show changes from this image to the requested image.")
-@click.option("--pullspecs", is_flag=True, help="Display the pull spec of each image instead of the digest.")
-@click.option("--commits", is_flag=True, help="Display information about the source an image was created with.")
-@click.option("--commit-urls", is_flag=True, help="Display a link (if possible) to the source code.")
-@click.option("--size", is_flag=True, help="Display the size of each image including overlap.")
-@click.option("--contents", is_flag=True, help="Display the contents of a release (with two releases: the diffs).")
-@click.option("--image-for", help="Print the pull spec of the specified image or an error if it does not exist.")
-@click.option("--include-images", is_flag=True, help="With -o json, include the images the release references.")
-@click.option("--verify", is_flag=True,
+@declare.command("info")
+@declare.argument("images", nargs=-1, metavar="[RELEASE] [OTHER]")
+@declare.option("--from-dir", type=declare.Path(file_okay=False), help="Read the payload from a directory.")
+@declare.option("--changes-from", help="Show changes from this image to the requested image.")
+@declare.option("--pullspecs", is_flag=True, help="Display the pull spec of each image instead of the digest.")
+@declare.option("--commits", is_flag=True, help="Display information about the source an image was created with.")
+@declare.option("--commit-urls", is_flag=True, help="Display a link (if possible) to the source code.")
+@declare.option("--size", is_flag=True, help="Display the size of each image including overlap.")
+@declare.option("--contents", is_flag=True, help="Display the contents of a release (with two releases: the diffs).")
+@declare.option("--image-for", help="Print the pull spec of the specified image or an error if it does not exist.")
+@declare.option("--include-images", is_flag=True, help="With -o json, include the images the release references.")
+@declare.option("--verify", is_flag=True,
               help="Check every image the release references exists and matches its digest; one line per release.")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
-@click.option("-o", "--output", help="digest|json|yaml|name|pullspec|jsonpath=...|template=...|go-template=...")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
+@declare.option("-o", "--output", help="digest|json|yaml|name|pullspec|jsonpath=...|template=...|go-template=...")
 @info_history_options
 @mirror_config_options
 @registry_options
@@ -132,7 +132,7 @@ def info_command(images: tuple[str, ...], from_dir: str | None, changes_from: st
             except OkdReleaseError as error:
                 if len(images) < 2:
                     raise
-                click.echo(f"error: {' '.join(str(error).split())}", err=True)
+                echo(f"error: {' '.join(str(error).split())}", err=True)
                 failed = True
         if failed:
             sys.exit(1)
@@ -144,11 +144,11 @@ def _verify(info: ReleaseInfo) -> None:
     if broken:
         raise PayloadError(f"release {info.name} failed verification: {'; '.join(broken)}")
     created = json.loads(info.files[IMAGE_REFERENCES]).get("metadata", {}).get("creationTimestamp")
-    click.echo(f"{info.image_digest or info.digest} {rfc3339(created)} {info.version}")
+    echo(f"{info.image_digest or info.digest} {rfc3339(created)} {info.version}")
 
 
 def _emit(text: str) -> None:
-    click.echo(text, nl=False)
+    echo(text, nl=False)
 
 
 def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | None, pullspecs: bool,
@@ -158,7 +158,7 @@ def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | No
     elif form in ("json", "yaml"):
         value = info.as_dict()
         if form == "json":
-            click.echo(encode(value))
+            echo(encode(value))
         else:
             dump(value, "yaml")
     elif form in LISTS:
@@ -172,7 +172,7 @@ def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | No
 
         _emit(go_template(template, info.as_dict()))
     elif image_for:
-        click.echo(info.image(image_for).pullspec)
+        echo(info.image(image_for).pullspec)
     else:
         _emit(info_text(info, commits=commits, commit_urls=commit_urls, pullspecs=pullspecs, size=size))
 
@@ -180,13 +180,13 @@ def _print_info(info: ReleaseInfo, form: str, template: str, image_for: str | No
 def _lists(info: ReleaseInfo, form: str) -> None:
     for image in info.images:
         if form == "name":
-            click.echo(image.name)
+            echo(image.name)
         elif form == "pullspec":
-            click.echo(image.pullspec)
+            echo(image.pullspec)
         elif "@" in image.pullspec:
-            click.echo(image.pullspec.split("@", 1)[1])
+            echo(image.pullspec.split("@", 1)[1])
         else:
-            click.echo(f"error: {image.name} does not point to a digest", err=True)
+            echo(f"error: {image.name} does not point to a digest", err=True)
 
 
 def _contents(info: ReleaseInfo) -> str:
@@ -362,11 +362,11 @@ def _changes(registries: Registries, old_text: str, new_text: str | None, from_d
 
     difference = diff_releases(old, new)
     if contents:  # ours: the manifests' diffs (oc prints how to extract both and diff them)
-        click.echo(f"# {new.version} (changes from {old.version})")
+        echo(f"# {new.version} (changes from {old.version})")
         for text in difference.manifest_diffs():
-            click.echo(f"\n{text.rstrip()}")
+            echo(f"\n{text.rstrip()}")
     elif form == "json":
-        click.echo(encode(difference.as_dict()))
+        echo(encode(difference.as_dict()))
     elif form == "yaml":
         dump(difference.as_dict(), "yaml")
     else:

@@ -109,7 +109,7 @@ def pages(root: click.Command, name: str = "okd-release") -> dict[str, str]:
 
 def write_pages(directory: Path) -> list[Path]:
     """Write every page into `directory`, removing pages of commands that no longer exist."""
-    from okd_release.cli.main import cli
+    from okd_release.cli.clicktree import cli
 
     directory.mkdir(parents=True, exist_ok=True)
     generated = pages(cli)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from okd_release import reference as references
+from okd_release.cli import declare
 from okd_release.cli.common import dump, handle_errors, make_registries, mirror_config_options, registry_options
+from okd_release.cli.output import echo
 from okd_release.cli.progress import make_progress
 from okd_release.cli.table import human_size
 from okd_release.errors import ConfigError
@@ -24,46 +24,46 @@ _REFUSED = {
 }
 
 
-@click.command("mirror")
-@click.argument("release", required=False)
-@click.option("--from", "from_", multiple=True,
+@declare.command("mirror")
+@declare.argument("release", required=False)
+@declare.option("--from", "from_", multiple=True,
               help="The release to mirror (or file://openshift/release:TAG with --from-dir); repeat it to mirror "
                    "several releases (an upgrade path) in one run: each blob once, one mirror configuration.")
-@click.option("--from-file", type=click.Path(dir_okay=False, exists=True),
+@declare.option("--from-file", type=declare.Path(dir_okay=False, exists=True),
               help="A file naming releases to mirror, one a line (# starts a comment), as --from repeated.")
-@click.option("--from-dir", type=click.Path(file_okay=False),
+@declare.option("--from-dir", type=declare.Path(file_okay=False),
               help="Upload from this on-disk mirror (written by okd-release or by oc).")
-@click.option("--to", help="Repository to mirror every image into (or file://REPOSITORY with --to-dir).")
-@click.option("--to-release-image", help="Push the release image here instead of TO:<version>-<arch>.")
-@click.option("--to-dir", type=click.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
-@click.option("--since", type=click.Path(exists=True),
+@declare.option("--to", help="Repository to mirror every image into (or file://REPOSITORY with --to-dir).")
+@declare.option("--to-release-image", help="Push the release image here instead of TO:<version>-<arch>.")
+@declare.option("--to-dir", type=declare.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
+@declare.option("--since", type=declare.Path(exists=True),
               help="With --to-dir: write only what this earlier disk mirror (its directory, or its "
                    "okd-release-mirror.json) lacks; --from-dir later checks the target holds the rest.")
-@click.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
-@click.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
-@click.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
-@click.option("--max-per-registry", type=click.IntRange(1, 64), default=6, show_default=True,
+@declare.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
+@declare.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
+@declare.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
+@declare.option("--max-per-registry", type=declare.IntRange(1, 64), default=6, show_default=True,
               help="Concurrent transfers per registry.")
-@click.option("--keep-manifest-list", is_flag=True,
+@declare.option("--keep-manifest-list", is_flag=True,
               help="Tag a multi-arch release <version>-multi, copying every manifest list whole.")
-@click.option("--filter-by-os",
+@declare.option("--filter-by-os",
               help="A regular expression over os/arch[/variant]: copy each manifest list as its one matching image; "
                    "it also chooses the release image whose payload is read (default: this machine's platform).")
-@click.option("--print-mirror-instructions", "instructions", type=click.Choice(KINDS), default="icsp", show_default=True,
+@declare.option("--print-mirror-instructions", "instructions", type=declare.Choice(KINDS), default="icsp", show_default=True,
               help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
                    "or not at all (none).")
-@click.option("--write-mirror-instructions", "instructions_dir", type=click.Path(file_okay=False),
+@declare.option("--write-mirror-instructions", "instructions_dir", type=declare.Path(file_okay=False),
               help="Also write the install-config snippet and the cluster resource as files here.")
-@click.option("--release-image-signature-to-dir", "signature_dir", type=click.Path(file_okay=False),
+@declare.option("--release-image-signature-to-dir", "signature_dir", type=declare.Path(file_okay=False),
               help="Export the release's verified signatures here as a ConfigMap file, as oc does "
                    "(default: <to-dir>/config with --to-dir).")
-@click.option("--allow-unverified", is_flag=True,
+@declare.option("--allow-unverified", is_flag=True,
               help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
-@click.option("--to-image-stream", help="oc's import into a cluster's image stream: refused (use --to).")
-@click.option("--overwrite", is_flag=True, help="oc's update of a signature ConfigMap on a cluster: refused.")
-@click.option("--apply-release-image-signature", is_flag=True,
+@declare.option("--to-image-stream", help="oc's import into a cluster's image stream: refused (use --to).")
+@declare.option("--overwrite", is_flag=True, help="oc's update of a signature ConfigMap on a cluster: refused.")
+@declare.option("--apply-release-image-signature", is_flag=True,
               help="oc's creation of the signature ConfigMap on a cluster: refused.")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="Print the summary in this format.")
+@declare.option("-o", "--output", type=declare.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @mirror_config_options
 @registry_options
 @handle_errors
@@ -132,7 +132,7 @@ def mirror_command(release: str | None, from_: tuple[str, ...], from_file: str |
                           and options.from_ and not options.more_from else
                           f"{copy.source.store.reference_name(copy.source.repository)}@{copy.source_ref}")
                 target = copy.target.store.reference_name(copy.target.repository)
-                click.echo(f"{source} {target}{':' + copy.tags[0] if copy.tags else ''}")
+                echo(f"{source} {target}{':' + copy.tags[0] if copy.tags else ''}")
             return
         progress = make_progress(quiet=bool(output) or dry_run)
         try:
@@ -149,11 +149,11 @@ def mirror_command(release: str | None, from_: tuple[str, ...], from_file: str |
         _print_plan(result)
     else:
         _print_summary(result)
-    click.echo(_success_text(result, instructions, to_dir), nl=False)
+    echo(_success_text(result, instructions, to_dir), nl=False)
     for each in [result, *result.more]:
         _print_signatures(each)
     if result.to_disk and not dry_run:
-        click.echo("info: okd-release uploads it with: okd-release mirror "
+        echo("info: okd-release uploads it with: okd-release mirror "
                    f"--from-dir={to_dir or '.'} --to=REGISTRY/REPOSITORY", err=True)
     if instructions_dir and result.sources and instructions != "none":
         directory = Path(instructions_dir)
@@ -161,23 +161,23 @@ def mirror_command(release: str | None, from_: tuple[str, ...], from_file: str |
         (directory / "install-config-mirrors.yaml").write_text(install_config(result.sources, instructions))
         name = "imagedigestmirrorset.yaml" if instructions == "idms" else "imagecontentsourcepolicy.yaml"
         (directory / name).write_text(cluster_resource(result.sources, instructions))
-        click.echo(f"info: wrote mirror configuration to {directory}", err=True)
+        echo(f"info: wrote mirror configuration to {directory}", err=True)
 
 
 def _print_signatures(result: MirrorResult) -> None:
     """oc's lines for exported signatures (stdout), and why a release is unverified (stderr)."""
     if result.signatures is not None and result.signatures.warning:
-        click.echo(f"warning: {result.signatures.warning}", err=True)
+        echo(f"warning: {result.signatures.warning}", err=True)
     if result.signature_file is not None:
         if not result.to_disk:
-            click.echo(f"\n\nTo apply signature configmaps use 'oc apply' on files found in {result.signature_file.parent}\n")
-        click.echo(f"Configmap signature file {result.signature_file} created")
+            echo(f"\n\nTo apply signature configmaps use 'oc apply' on files found in {result.signature_file.parent}\n")
+        echo(f"Configmap signature file {result.signature_file} created")
 
 
 def _print_pushed(target: Endpoint, reference: str, digest: str) -> None:
     """oc's line per manifest pushed: `<digest> <repository>:<tag>`, or `<digest> <repository>` by digest."""
     name = target.store.reference_name(target.repository)
-    click.echo(f"{digest} {name}" if reference == digest else f"{digest} {name}:{reference}")
+    echo(f"{digest} {name}" if reference == digest else f"{digest} {name}:{reference}")
 
 
 def _success_text(result: MirrorResult, instructions: str, to_dir: str | None) -> str:
@@ -200,9 +200,9 @@ def _print_plan(result: MirrorResult) -> None:
     """A dry run's plan, on stderr as oc prints its plan: each image's source and target, and what is missing."""
     for copy in result.copies:
         tags = ",".join(copy.tags)
-        click.echo(f"{copy.source}@{copy.source_ref} -> {copy.target}{':' + tags if tags else ''}", err=True)
+        echo(f"{copy.source}@{copy.source_ref} -> {copy.target}{':' + tags if tags else ''}", err=True)
     summary = result.summary
-    click.echo(f"dry run: {summary.images} images, {summary.blobs_missing} of {summary.blobs_total} blobs to copy, "
+    echo(f"dry run: {summary.images} images, {summary.blobs_missing} of {summary.blobs_total} blobs to copy, "
                f"{human_size(summary.bytes_missing)} of {human_size(summary.bytes_total)}", err=True)
 
 
@@ -210,6 +210,6 @@ def _print_summary(result: MirrorResult) -> None:
     s = result.summary
     rate = s.bytes_copied / s.seconds if s.seconds else 0
     present = f" ({s.images_present} already complete)" if s.images_present else ""
-    click.echo(f"info: mirrored {s.images} images{present} in {s.seconds:.1f}s: blobs {s.blobs_copied} copied, "
+    echo(f"info: mirrored {s.images} images{present} in {s.seconds:.1f}s: blobs {s.blobs_copied} copied, "
                f"{s.blobs_skipped} already present, {s.blobs_mounted} mounted; {human_size(s.bytes_copied)} copied "
                f"({human_size(int(rate))}/s), {s.retries} retries", err=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import click
-
 from okd_release import reference as references
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.output import echo
 from okd_release.cli.progress import make_progress
 from okd_release.errors import ConfigError
 from okd_release.release.new.plan import NewOptions, plan_release
@@ -19,41 +19,41 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [item for value in values for item in value.split(",") if item]
 
 
-@click.command("new")
-@click.argument("replacements", nargs=-1, metavar="[NAME=IMAGE ...]")
-@click.option("-f", "--from-image-stream-file", type=click.Path(dir_okay=False), help="Build from this ImageStream file.")
-@click.option("--from-release", help="Build from an existing release image (its image-references).")
-@click.option("--from-dir", type=click.Path(file_okay=False),
+@declare.command("new")
+@declare.argument("replacements", nargs=-1, metavar="[NAME=IMAGE ...]")
+@declare.option("-f", "--from-image-stream-file", type=declare.Path(dir_okay=False), help="Build from this ImageStream file.")
+@declare.option("--from-release", help="Build from an existing release image (its image-references).")
+@declare.option("--from-dir", type=declare.Path(file_okay=False),
               help="Build from a directory: one subdirectory of manifests per operator, and image-references.")
-@click.option("--mapping-file", "mapping_files", multiple=True, type=click.Path(dir_okay=False),
+@declare.option("--mapping-file", "mapping_files", multiple=True, type=declare.Path(dir_okay=False),
               help="File of NAME=IMAGE mappings (space separated, # comments).")
-@click.option("--to-image", help="Push the release image here.")
-@click.option("--to-file", type=click.Path(dir_okay=False), help="Write the payload as a tar.gz file.")
-@click.option("--to-dir", type=click.Path(file_okay=False), help="Write the release-manifests to this directory.")
-@click.option("--dry-run", is_flag=True, help="Build everything, write and push nothing; print the digest.")
-@click.option("--name", help="The release version (semver); default 0.0.1-<build time>, or the input release's.")
-@click.option("--previous", multiple=True, help="Versions this release upgrades from (comma separated).")
-@click.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
-@click.option("--metadata", help="JSON object stored as release-metadata's metadata.")
-@click.option("--reference-mode", default="public", show_default=True,
+@declare.option("--to-image", help="Push the release image here.")
+@declare.option("--to-file", type=declare.Path(dir_okay=False), help="Write the payload as a tar.gz file.")
+@declare.option("--to-dir", type=declare.Path(file_okay=False), help="Write the release-manifests to this directory.")
+@declare.option("--dry-run", is_flag=True, help="Build everything, write and push nothing; print the digest.")
+@declare.option("--name", help="The release version (semver); default 0.0.1-<build time>, or the input release's.")
+@declare.option("--previous", multiple=True, help="Versions this release upgrades from (comma separated).")
+@declare.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
+@declare.option("--metadata", help="JSON object stored as release-metadata's metadata.")
+@declare.option("--reference-mode", default="public", show_default=True,
               help="How -f's images are named: 'public' through the stream's status.publicDockerImageRepository, "
                    "'source' where they were imported from.")
-@click.option("--component-versions", help="Additional component versions, key=version[,key=version] (checked as oc does).")
-@click.option("--component-versions-display-names",
+@declare.option("--component-versions", help="Additional component versions, key=version[,key=version] (checked as oc does).")
+@declare.option("--component-versions-display-names",
               help="Display names of the component versions, key=name[,key=name].")
-@click.option("--include", multiple=True, help="Keep these images even if no operator references them.")
-@click.option("--exclude", multiple=True, help="Leave these images out.")
-@click.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
-@click.option("--skip-manifest-check", is_flag=True,
+@declare.option("--include", multiple=True, help="Keep these images even if no operator references them.")
+@declare.option("--exclude", multiple=True, help="Leave these images out.")
+@declare.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
+@declare.option("--skip-manifest-check", is_flag=True,
               help="Ignore errors when an operator includes a yaml/yml/json file that is not parseable.")
-@click.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
-@click.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
+@declare.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
+@declare.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
               help="The image of the input whose layers the release image is built on (unless --to-image-base); "
                    "always kept in the release.")
-@click.option("--keep-manifest-list", is_flag=True,
+@declare.option("--keep-manifest-list", is_flag=True,
               help="Read a multi-arch input release for linux/amd64, and base the release on it when none of its "
                    "images is its base.")
-@click.option("--release-manifest", is_flag=True, help="Accepted for oc compatibility; oc does nothing with it either.")
+@declare.option("--release-manifest", is_flag=True, help="Accepted for oc compatibility; oc does nothing with it either.")
 @registry_options
 @handle_errors
 def new_command(replacements: tuple[str, ...], from_image_stream_file: str | None, from_release: str | None,
@@ -113,27 +113,27 @@ def new_command(replacements: tuple[str, ...], from_image_stream_file: str | Non
             plan = plan_release(registries, options, progress)
         payload = plan.payload
         for line in plan.info:
-            click.echo(line, err=True)
+            echo(line, err=True)
         if plan.reproduce:
-            click.echo(f"info: Release {plan.reproduce} built from {len(payload.image_references.tags)} images", err=True)
+            echo(f"info: Release {plan.reproduce} built from {len(payload.image_references.tags)} images", err=True)
         for missing in plan.missing:
-            click.echo(f"warning: image {missing!r} not found, left out of the release", err=True)
-        click.echo(f"info: {payload.version}: {len(payload.image_references.tags)} images, "
+            echo(f"warning: image {missing!r} not found, left out of the release", err=True)
+        echo(f"info: {payload.version}: {len(payload.image_references.tags)} images, "
                    f"{len(payload.manifests)} manifests", err=True)
         if dry_run:
             digest = release_digest(registries, plan, Path(work)) if plan.base_pullspec or plan.reproduce else ""
             check_reproduced(plan, digest)
-            click.echo(f"{digest} {payload.version} {plan.created_text}" if digest else
+            echo(f"{digest} {payload.version} {plan.created_text}" if digest else
                        f"dry run: release {payload.version} has no base image to build an image on")
             return
         if to_dir:
             write_to_dir(payload, Path(to_dir))
-            click.echo(f"info: wrote release-manifests to {to_dir}", err=True)
+            echo(f"info: wrote release-manifests to {to_dir}", err=True)
         if to_file:
             write_to_file(payload, Path(to_file))
-            click.echo(f"info: wrote payload to {to_file}", err=True)
+            echo(f"info: wrote payload to {to_file}", err=True)
         if to_image:
             published = push_release(registries, plan, to_image, Path(work))
-            click.echo(f"info: Pushed to {to_image}", err=True)
-            click.echo(f"{published.digest} {payload.version} {plan.created_text}")
+            echo(f"info: Pushed to {to_image}", err=True)
+            echo(f"{published.digest} {payload.version} {plan.created_text}")
             check_reproduced(plan, published.digest)

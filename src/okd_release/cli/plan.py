@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import click
-
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.output import echo
 from okd_release.content import Platform
 from okd_release.errors import ConfigError, PayloadError
 from okd_release.registry.session import Registries
@@ -44,21 +44,21 @@ def cluster_config(profile: str, feature_set: str, baseline: str | None, additio
     return ClusterConfig(profile, check_feature_set(feature_set), caps)
 
 
-@click.command("plan")
-@click.argument("release")
-@click.option("--profile", default=DEFAULT_PROFILE, show_default=True,
+@declare.command("plan")
+@declare.argument("release")
+@declare.option("--profile", default=DEFAULT_PROFILE, show_default=True,
               help="Cluster profile: manifests need include.release.openshift.io/<profile>: \"true\".")
-@click.option("--feature-set", default="Default", show_default=True,
+@declare.option("--feature-set", default="Default", show_default=True,
               help="Cluster feature set (Default, TechPreviewNoUpgrade, DevPreviewNoUpgrade, CustomNoUpgrade, OKD).")
-@click.option("--baseline-capability-set", "baseline",
+@declare.option("--baseline-capability-set", "baseline",
               help="Enabled capabilities: a baseline set (None, v4.11 ... v4.18, vCurrent). Default: no filtering.")
-@click.option("--additional-capabilities", "additional", help="Capabilities enabled beyond the baseline (comma separated).")
-@click.option("--install-config", type=click.Path(exists=True, dir_okay=False),
+@declare.option("--additional-capabilities", "additional", help="Capabilities enabled beyond the baseline (comma separated).")
+@declare.option("--install-config", type=declare.Path(exists=True, dir_okay=False),
               help="Judge for the cluster this install-config describes (overrides the options above).")
-@click.option("--changes-from", "changes_from", help="Show what an update from this older release applies.")
-@click.option("--contents", is_flag=True, help="With --changes-from: show each changed object's diff.")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "dot", "mermaid", "svg"]), default="text",
+@declare.option("--changes-from", "changes_from", help="Show what an update from this older release applies.")
+@declare.option("--contents", is_flag=True, help="With --changes-from: show each changed object's diff.")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@declare.option("-o", "--output", type=declare.Choice(["text", "json", "dot", "mermaid", "svg"]), default="text",
               show_default=True, help="Output format; svg needs Graphviz's dot.")
 @registry_options
 @handle_errors
@@ -103,48 +103,48 @@ def plan_command(release: str, profile: str, feature_set: str, baseline: str | N
 
 def _print_plan(result: Plan, name: str, config: ClusterConfig, output: str) -> None:
     if output == "json":
-        click.echo(json.dumps(render.as_json(result, name, config), indent=2))
+        echo(json.dumps(render.as_json(result, name, config), indent=2))
     elif output == "dot":
-        click.echo(render.dot(result, name), nl=False)
+        echo(render.dot(result, name), nl=False)
     elif output == "mermaid":
-        click.echo(render.mermaid(result), nl=False)
+        echo(render.mermaid(result), nl=False)
     elif output == "svg":
         if shutil.which("dot") is None:
             raise ConfigError("-o svg needs Graphviz's dot (Debian package graphviz); or use -o dot or -o mermaid")
         svg = subprocess.run(["dot", "-Tsvg"], input=render.dot(result, name), capture_output=True, text=True, check=True)
-        click.echo(svg.stdout, nl=False)
+        echo(svg.stdout, nl=False)
     else:
-        click.echo(render.text(result, name, config), nl=False)
+        echo(render.text(result, name, config), nl=False)
 
 
 def _print_changes(old: Plan, new: Plan, output: str, contents: bool) -> None:
     found = changes(old, new)
     if output == "json":
-        click.echo(json.dumps([{"change": c.kind, **render.object_json(c.object),
+        echo(json.dumps([{"change": c.kind, **render.object_json(c.object),
                                 **({"diff": c.diff()} if contents and c.kind == "changed" else {})} for c in found],
                               indent=2))
         return
     if output != "text":
         raise ConfigError(f"-o {output} is not available with --changes-from (use text or json)")
     counts = {kind: sum(1 for c in found if c.kind == kind) for kind in ("added", "changed", "removed")}
-    click.echo(f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} left behind")
+    echo(f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} left behind")
     group: tuple[str, str, str] | None = None
     for change in found:
         heading = (change.kind, *change.group)
         if heading != group:
             title = {"added": "Added", "changed": "Changed", "removed": "Left behind (not in the new release)"}
             level, component = change.group
-            click.echo(f"\n{title[change.kind]}: run level {level or '-'} {component or '(unnumbered)'}")
+            echo(f"\n{title[change.kind]}: run level {level or '-'} {component or '(unnumbered)'}")
             group = heading
-        click.echo(f"  {change.object.id}  ({change.object.file})")
+        echo(f"  {change.object.id}  ({change.object.file})")
         if contents and change.kind == "changed":
-            click.echo("".join(f"    {line}" for line in change.diff().splitlines(True)), nl=False)
+            echo("".join(f"    {line}" for line in change.diff().splitlines(True)), nl=False)
 
 
-@click.command("lint")
-@click.argument("release")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@declare.command("lint")
+@declare.argument("release")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@declare.option("-o", "--output", type=declare.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @registry_options
 @handle_errors
@@ -170,12 +170,12 @@ def lint_command(release: str, filter_by_os: str | None, output: str, registry_c
         payload = open_any(registries, release, platform).payload
     findings = lint(payload)
     if output == "json":
-        click.echo(json.dumps([{"severity": f.severity, "file": f.file, "object": f.object, "message": f.message}
+        echo(json.dumps([{"severity": f.severity, "file": f.file, "object": f.object, "message": f.message}
                                for f in findings], indent=2))
     else:
         for finding in findings:
-            click.echo(str(finding))
+            echo(str(finding))
         errors = sum(1 for f in findings if f.severity == ERROR)
-        click.echo(f"{errors} errors, {len(findings) - errors} warnings", err=True)
+        echo(f"{errors} errors, {len(findings) - errors} warnings", err=True)
     if any(f.severity == ERROR for f in findings):
         raise PayloadError(f"{release}: {sum(1 for f in findings if f.severity == ERROR)} errors found by lint")

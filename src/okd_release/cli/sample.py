@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from okd_release import reference as references
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.output import echo
 from okd_release.cli.progress import make_progress
 from okd_release.stores import open_store
 from okd_release.testing.sample import push_sample, write_image_stream
 
 
-@click.command("sample")
-@click.option("--to", "to", required=True, help="Repository to push the component images to (REGISTRY/REPO).")
-@click.option("--images", type=click.IntRange(0, 10000), default=0, help="Total images (default: the core set of 15).")
-@click.option("--layer-mb", type=click.IntRange(0, 4096), default=0, help="Extra MB of data in each image's own layer.")
-@click.option("--version", "version", default="4.15.0-0.okd-sample", show_default=True, help="Version named by the image stream.")
-@click.option("--image-stream-file", default="sample-image-stream.json", show_default=True,
-              type=click.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
+@declare.command("sample")
+@declare.option("--to", "to", required=True, help="Repository to push the component images to (REGISTRY/REPO).")
+@declare.option("--images", type=declare.IntRange(0, 10000), default=0, help="Total images (default: the core set of 15).")
+@declare.option("--layer-mb", type=declare.IntRange(0, 4096), default=0, help="Extra MB of data in each image's own layer.")
+@declare.option("--version", "version", default="4.15.0-0.okd-sample", show_default=True,
+                help="Version named by the image stream.")
+@declare.option("--image-stream-file", default="sample-image-stream.json", show_default=True,
+              type=declare.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
 @registry_options
 @handle_errors
 def sample_command(to: str, images: int, layer_mb: int, version: str, image_stream_file: str,
@@ -46,5 +47,5 @@ def sample_command(to: str, images: int, layer_mb: int, version: str, image_stre
             sample = push_sample(open_store(target, registries), target.repository, images, layer_mb, version=version,
                                  progress=progress)
     write_image_stream(sample.stream, Path(image_stream_file))
-    click.echo(f"info: pushed {len(sample.stream.tags)} images to {target.name}", err=True)
-    click.echo(image_stream_file)
+    echo(f"info: pushed {len(sample.stream.tags)} images to {target.name}", err=True)
+    echo(image_stream_file)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import shlex
 
-import click
-
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, registry_options
+from okd_release.cli.output import echo
 from okd_release.content import Platform
 from okd_release.errors import PayloadError
 from okd_release.release.history.git import check_commit, parse_source
@@ -15,12 +15,12 @@ from okd_release.release.payload.model import ANNOTATION_COMMIT, ANNOTATION_REF,
 from okd_release.release.payload.source import open_release_or_dir
 
 
-@click.command("source")
-@click.argument("component")
-@click.argument("release", required=False)
-@click.option("--from-dir", type=click.Path(file_okay=False), help="Read the payload from a directory.")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["json"]), help="Print the same as a JSON object.")
+@declare.command("source")
+@declare.argument("component")
+@declare.argument("release", required=False)
+@declare.option("--from-dir", type=declare.Path(file_okay=False), help="Read the payload from a directory.")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@declare.option("-o", "--output", type=declare.Choice(["json"]), help="Print the same as a JSON object.")
 @registry_options
 @handle_errors
 def source_command(component: str, release: str | None, from_dir: str | None, filter_by_os: str | None,
@@ -60,11 +60,11 @@ def source_command(component: str, release: str | None, from_dir: str | None, fi
     value = {"name": component, "repository": repository, "commit": commit, "commitURL": source.commit_url(commit),
              "ref": tag.annotations.get(ANNOTATION_REF, ""), "image": tag.pullspec, "commands": commands}
     if output == "json":
-        click.echo(json.dumps(value, indent=2))
+        echo(json.dumps(value, indent=2))
         return
     lines = [f"Component:   {component}", f"Image:       {tag.pullspec}", f"Repository:  {repository}",
              f"Commit:      {commit}"]
     if value["ref"]:
         lines.append(f"Ref:         {value['ref']}")
     lines += [f"Commit URL:  {value['commitURL']}", "", "Get exactly this source:", *(f"  {c}" for c in commands)]
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))

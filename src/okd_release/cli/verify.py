@@ -7,10 +7,10 @@ import datetime
 import json
 from pathlib import Path
 
-import click
-
 from okd_release import reference as references
+from okd_release.cli import declare
 from okd_release.cli.common import handle_errors, make_registries, mirror_config_options, registry_options
+from okd_release.cli.output import echo
 from okd_release.cli.table import columns
 from okd_release.content import Platform
 from okd_release.errors import ConfigError
@@ -18,19 +18,19 @@ from okd_release.release.payload.source import open_release
 from okd_release.release.signatures import SIGNATURES_DIR, Verification, find_verification_config, verify_release, with_overrides
 
 
-@click.command("verify")
-@click.argument("release")
-@click.option("--signature-store", "stores", multiple=True, metavar="URL",
+@declare.command("verify")
+@declare.argument("release")
+@declare.option("--signature-store", "stores", multiple=True, metavar="URL",
               help="Read signatures from this store instead of those the release names (repeatable).")
-@click.option("--verification-key", "keys", multiple=True, type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+@declare.option("--verification-key", "keys", multiple=True, type=declare.Path(dir_okay=False, exists=True), metavar="FILE",
               help="A GPG public key (armored or not) that must have signed the release, instead of the keys the "
                    "release names (repeatable: each must have signed).")
-@click.option("--signature-dir", "signature_dirs", multiple=True, type=click.Path(file_okay=False), metavar="DIR",
+@declare.option("--signature-dir", "signature_dirs", multiple=True, type=declare.Path(file_okay=False), metavar="DIR",
               help="Read signatures first from the signature config maps mirror exported here (repeatable).")
-@click.option("--from-dir", type=click.Path(file_okay=False),
+@declare.option("--from-dir", type=declare.Path(file_okay=False),
               help="Read a file:// release from this on-disk mirror (and signatures from its config/ directory).")
-@click.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
-@click.option("-o", "--output", type=click.Choice(["json"]), help="Print the result as a JSON object.")
+@declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
+@declare.option("-o", "--output", type=declare.Choice(["json"]), help="Print the result as a JSON object.")
 @mirror_config_options
 @registry_options
 @handle_errors
@@ -78,12 +78,12 @@ def verify_command(release: str, stores: tuple[str, ...], keys: tuple[str, ...],
                               "release.openshift.io/verification-config-map): nothing says who must sign it; "
                               "give --verification-key FILE and --signature-store URL")
         for note in config.notes:
-            click.echo(f"warning: {note}", err=True)
+            echo(f"warning: {note}", err=True)
         verification = verify_release(opened.digest, config, registries.options, directories)
     if output == "json":
-        click.echo(json.dumps({"release": opened.pullspec, **verification.to_json()}, indent=2))
+        echo(json.dumps({"release": opened.pullspec, **verification.to_json()}, indent=2))
         return
-    click.echo(_text(opened.pullspec, verification))
+    echo(_text(opened.pullspec, verification))
 
 
 def _text(pullspec: str, verification: Verification) -> str:
