@@ -18,7 +18,8 @@ from bench.harness import ENV, OKD_RELEASE, okd_release
 NOT_FOR_INFO = ("rich", "okd_release.testing", "okd_release.transfer", "okd_release.release.mirror",
                 "okd_release.release.new", "okd_release.release.extract", "okd_release.cli.demo", "okd_release.cli.mirror",
                 "yaml", "okd_release.cli.template", "okd_release.release.history",
-                "logging", "email", "http", "concurrent", "random", "tempfile", "gzip", "signal", "encodings.idna")
+                "logging", "email", "http", "concurrent", "random", "tempfile", "gzip", "signal", "encodings.idna",
+                "click", "gettext")
 
 
 def imports(argv: list[str], src: str | None = None) -> dict[str, tuple[int, int]]:

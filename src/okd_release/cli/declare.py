@@ -85,9 +85,7 @@ class Path(ParamType):
         self.exists, self.file_okay, self.dir_okay = exists, file_okay, dir_okay
 
     def convert(self, text: str) -> str:
-        if text == "-":  # click's Path takes it only when asked to; no declaration asks
-            raise Refused("'-' is not a path")
-        try:
+        try:  # "-" too is a file's name here: no declaration asks for click's stdin dash (allow_dash)
             found = os.stat(text)
         except OSError:
             if self.exists:
