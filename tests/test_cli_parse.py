@@ -170,3 +170,14 @@ def test_click_is_loaded_only_when_our_parser_leaves_the_command_line_to_it(args
     assert completed.returncode == 1
     assert completed.stderr.startswith("error: ") and completed.stderr.count("\n") == 1, completed.stderr
     assert completed.stdout == loaded + "\n"
+
+
+@pytest.mark.parametrize("declaration", [
+    lambda: declare.option("--verbose", count=True),
+    lambda: declare.option("--token", envvar="TOKEN"),
+    lambda: declare.option("--limit", type=int),
+    lambda: declare.argument("pair", nargs=2),
+], ids=["count", "envvar", "python type", "nargs 2"])
+def test_a_declaration_our_parser_would_read_unlike_click_is_refused_where_it_is_written(declaration: Any) -> None:
+    with pytest.raises(TypeError):
+        declaration()

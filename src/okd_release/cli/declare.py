@@ -104,9 +104,20 @@ _TEXT = ParamType()
 
 
 class Parameter:
-    """An option or argument as declared: `decls` and click's keyword arguments (`attrs`)."""
+    """An option or argument as declared: `decls` and click's keyword arguments (`attrs`).
+
+    Only the keyword arguments that `cli.parse` reads as click does (or that only help shows) are accepted:
+    one it did not know (a count, an environment variable, a callback) would make the two read a command line
+    differently, so it is refused where it is declared."""
+
+    KNOWN: frozenset[str] = frozenset()
 
     def __init__(self, decls: tuple[str, ...], attrs: dict[str, Any]) -> None:
+        unknown = set(attrs) - self.KNOWN
+        if unknown:
+            raise TypeError(f"{decls}: {', '.join(sorted(unknown))} not supported by cli.parse")
+        if not isinstance(attrs.get("type") or _TEXT, ParamType):
+            raise TypeError(f"{decls}: type must be a cli.declare type")
         self.decls, self.attrs = decls, attrs
         self.type: ParamType = attrs.get("type") or _TEXT
         self.multiple: bool = attrs.get("multiple", False)
@@ -114,6 +125,9 @@ class Parameter:
 
 
 class Option(Parameter):
+    KNOWN = frozenset({"type", "help", "is_flag", "multiple", "default", "metavar", "show_default", "required",
+                       "expose_value", "hidden"})
+
     def __init__(self, decls: tuple[str, ...], attrs: dict[str, Any]) -> None:
         super().__init__(decls, attrs)
         self.flags = tuple(decl for decl in decls if decl.startswith("-"))
@@ -126,10 +140,14 @@ class Option(Parameter):
 
 
 class Argument(Parameter):
+    KNOWN = frozenset({"type", "nargs", "required", "metavar", "default"})
+
     def __init__(self, decls: tuple[str, ...], attrs: dict[str, Any]) -> None:
         super().__init__(decls, attrs)
         self.name = decls[0].replace("-", "_").lower()
         self.nargs: int = attrs.get("nargs", 1)
+        if self.nargs not in (1, -1):
+            raise TypeError(f"{decls}: cli.parse reads one value or all that are left (nargs 1 or -1)")
         self.required: bool = attrs.get("required", self.nargs > 0 and "default" not in attrs)
 
 

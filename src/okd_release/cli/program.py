@@ -38,7 +38,7 @@ def run() -> None:
         status = done.code
     if status is None:
         status = 0
-    import threading  # noqa: PLC0415 - loaded long since (click); here for the count of threads alive
+    import threading  # noqa: PLC0415 - mostly loaded long since; here for the count of threads alive
 
     if not isinstance(status, int) or threading.active_count() > 1 or _watched():
         sys.exit(status)
