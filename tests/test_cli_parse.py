@@ -177,7 +177,8 @@ def test_click_is_loaded_only_when_our_parser_leaves_the_command_line_to_it(args
     lambda: declare.option("--token", envvar="TOKEN"),
     lambda: declare.option("--limit", type=int),
     lambda: declare.argument("pair", nargs=2),
-], ids=["count", "envvar", "python type", "nargs 2"])
+    lambda: declare.option("--verify", is_flag=True, default=True),
+], ids=["count", "envvar", "python type", "nargs 2", "flag true by default"])
 def test_a_declaration_our_parser_would_read_unlike_click_is_refused_where_it_is_written(declaration: Any) -> None:
     with pytest.raises(TypeError):
         declaration()

@@ -135,6 +135,8 @@ class Option(Parameter):
         long = [flag for flag in self.flags if flag.startswith("--")]
         self.name: str = names[0] if names else (long or self.flags)[0].lstrip("-").replace("-", "_").lower()
         self.is_flag: bool = attrs.get("is_flag", False)
+        if self.is_flag and {"default", "multiple", "type"} & set(attrs):
+            raise TypeError(f"{decls}: a flag is false unless given (click turns a flag defaulting to true around)")
         self.required: bool = attrs.get("required", False)
         self.expose_value: bool = attrs.get("expose_value", True)
 

@@ -43,7 +43,8 @@ def parse(lookup: Lookup, args: Sequence[str]) -> Invocation | None:
 def _command_line(command: Command, args: list[str]) -> Invocation | None:
     options = [param for param in command.params if isinstance(param, Option)]
     by_flag = {flag: option for option in options for flag in option.flags}
-    seen: dict[str, list[str] | bool] = {}
+    flags: set[str] = set()  # the flags given
+    texts: dict[str, list[str]] = {}  # the values given, by option
     positional: list[str] = []
     index = 0
     while index < len(args):
@@ -67,28 +68,27 @@ def _command_line(command: Command, args: list[str]) -> Invocation | None:
         if option.is_flag:
             if has_value:  # `--insecure=x`, or short flags run together (`-ab`): click's to read or refuse
                 return None
-            seen[option.name] = True
+            flags.add(option.name)
             continue
         if not has_value:
             if index >= len(args):
                 return None
             value = args[index]
             index += 1
-        texts = seen.setdefault(option.name, [])
-        assert isinstance(texts, list)
+        given = texts.setdefault(option.name, [])
         if not option.multiple:
-            texts.clear()  # the last one counts, as in click
-        texts.append(value)
-    return _values(command, options, seen, positional)
+            given.clear()  # the last one counts, as in click
+        given.append(value)
+    return _values(command, options, flags, texts, positional)
 
 
-def _values(command: Command, options: list[Option], seen: dict[str, list[str] | bool],
+def _values(command: Command, options: list[Option], flags: set[str], texts: dict[str, list[str]],
             positional: list[str]) -> Invocation | None:
     values: dict[str, Any] = {}
     unexposed: dict[str, Any] = {}
     try:
         for option in options:
-            value = _option_value(option, seen.get(option.name))
+            value = _option_value(option, option.name in flags, texts.get(option.name))
             if value is _MISSING:
                 return None
             (values if option.expose_value else unexposed)[option.name] = value
@@ -107,10 +107,10 @@ def _values(command: Command, options: list[Option], seen: dict[str, list[str] |
 _MISSING = object()
 
 
-def _option_value(option: Option, given: list[str] | bool | None) -> Any:
+def _option_value(option: Option, flagged: bool, given: list[str] | None) -> Any:
     if option.is_flag:
-        return bool(given) if given is not None else bool(option.default)
-    if isinstance(given, list):
+        return flagged
+    if given is not None:
         converted = [option.type.convert(text) for text in given]
         return tuple(converted) if option.multiple else converted[0]
     if option.required:
