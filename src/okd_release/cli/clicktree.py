@@ -71,7 +71,10 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=LazyGroup, context_settings=HELP)
 @click.version_option(__version__, prog_name="okd-release")
 def cli() -> None:
     """Inspect, build, extract and mirror OKD/OpenShift release payloads.
@@ -107,12 +110,13 @@ def to_click(command: declare.Command) -> click.Command:
     built = _BUILT.get(command)
     if built is None:
         params = [_parameter(param) for param in command.params]
+        # -h as well as --help, also in a context without the root's (click keeps the first help option it makes)
+        attrs = {"context_settings": HELP, **command.attrs}
         if isinstance(command, declare.Group):
             built = click.Group(command.name, commands={name: to_click(sub) for name, sub in command.commands.items()},
-                                callback=command.function, params=params, help=command.help, **command.attrs)
+                                callback=command.function, params=params, help=command.help, **attrs)
         else:
-            built = click.Command(command.name, callback=command.function, params=params, help=command.help,
-                                  **command.attrs)
+            built = click.Command(command.name, callback=command.function, params=params, help=command.help, **attrs)
         _BUILT[command] = built
     return built
 
