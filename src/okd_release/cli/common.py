@@ -53,15 +53,15 @@ def registry_options(command: F) -> F:
     defaults = RegistryOptions()
     decorators = [
         declare.option("-a", "--registry-config", "registry_config", type=declare.Path(dir_okay=False),
-                     help="Pull secret / docker config JSON with registry credentials."),
+                       help="Pull secret / docker config JSON with registry credentials."),
         declare.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
         declare.option("--certificate-authority", "ca_file", type=declare.Path(exists=True, dir_okay=False),
-                     help="CA bundle to verify registry TLS certificates."),
+                       help="CA bundle to verify registry TLS certificates."),
         declare.option("--retries", type=declare.IntRange(0, 100), expose_value=False,
-                     help="Retries of a registry request that failed transiently (connection lost, 429, 5xx), with "
+                       help="Retries of a registry request that failed transiently (connection lost, 429, 5xx), with "
                           f"growing waits that honour Retry-After [default: {defaults.retry.attempts - 1}]."),
         declare.option("--request-timeout", type=Duration(), expose_value=False,
-                     help="How long one registry request may take in all, its answer included (30s, 2m, 1h); a "
+                       help="How long one registry request may take in all, its answer included (30s, 2m, 1h); a "
                           "blob download is not bounded by it but retried when it stalls "
                           f"[default: {defaults.request_deadline:g}s]."),
         declare.option("--loglevel", type=declare.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
@@ -89,10 +89,10 @@ def mirror_config_options(command: F) -> F:
     """oc's --icsp-file and --idms-file: read images by digest from the mirrors a file names, then the source."""
     decorators = [
         declare.option("--icsp-file", type=declare.Path(dir_okay=False), expose_value=False,
-                     help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
+                       help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
                           "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
         declare.option("--idms-file", type=declare.Path(dir_okay=False), expose_value=False,
-                     help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
+                       help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
                           "digest are read from the mirrors it names first, then from their source."),
     ]
     for decorator in reversed(decorators):

@@ -34,27 +34,27 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
 @declare.option("--to", "to", default=".", show_default=True, type=declare.Path(file_okay=False), help="Directory to write to.")
 @declare.option("--file", "file_name", help="Write this one file of release-manifests to stdout, byte for byte.")
 @declare.option("--raw", is_flag=True,
-              help="Write every file of release-manifests byte for byte (oc re-encodes the manifests and skips other files).")
+                help="Write every file of release-manifests byte for byte (oc re-encodes the manifests and skips other files).")
 @declare.option("--included", is_flag=True,
-              help="Only the manifests the cluster-version operator applies on the cluster --install-config describes.")
+                help="Only the manifests the cluster-version operator applies on the cluster --install-config describes.")
 @declare.option("--install-config", type=declare.Path(exists=True, dir_okay=False),
-              help="The install-config of the cluster --included judges for.")
+                help="The install-config of the cluster --included judges for.")
 @declare.option("--profile", help="With --included, instead of --install-config: the cluster profile "
                                 f"(default {DEFAULT_PROFILE}).")
 @declare.option("--feature-set", help="With --included, instead of --install-config: the feature set (default Default).")
 @declare.option("--baseline-capability-set", "baseline",
-              help="With --included, instead of --install-config: the baseline capability set (None, v4.11 ... vCurrent).")
+                help="With --included, instead of --install-config: the baseline capability set (None, v4.11 ... vCurrent).")
 @declare.option("--additional-capabilities", "additional",
-              help="With --included, instead of --install-config: capabilities enabled beyond the baseline (comma separated).")
+                help="With --included, instead of --install-config: capabilities enabled beyond the baseline (comma separated).")
 @declare.option("--credentials-requests", is_flag=True, help="Only CredentialsRequest manifests.")
 @declare.option("--cloud", help="Only CredentialsRequests for this cloud (aws, azure, gcp, ...).")
 @declare.option("--tools", is_flag=True,
-              help="Write the client and installer archives for this machine's OS and architecture (--command-os '*': all).")
+                help="Write the client and installer archives for this machine's OS and architecture (--command-os '*': all).")
 @declare.option("--command", help="Write this binary (oc, openshift-install, ...).")
 @declare.option("--command-os", help="OS for --command or --tools: linux, mac, windows, linux/arm64, mac/arm64, or '*' for "
                                    "all. Default: this machine's.")
 @declare.option("--signing-key", type=declare.Path(exists=True, dir_okay=False),
-              help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
+                help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @extract_git_options
 @mirror_config_options

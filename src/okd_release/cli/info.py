@@ -60,7 +60,7 @@ def _format(output: str | None) -> tuple[str, str]:
 @declare.option("--image-for", help="Print the pull spec of the specified image or an error if it does not exist.")
 @declare.option("--include-images", is_flag=True, help="With -o json, include the images the release references.")
 @declare.option("--verify", is_flag=True,
-              help="Check every image the release references exists and matches its digest; one line per release.")
+                help="Check every image the release references exists and matches its digest; one line per release.")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform to show (os/arch).")
 @declare.option("-o", "--output", help="digest|json|yaml|name|pullspec|jsonpath=...|template=...|go-template=...")
 @info_history_options

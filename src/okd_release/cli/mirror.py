@@ -27,42 +27,42 @@ _REFUSED = {
 @declare.command("mirror")
 @declare.argument("release", required=False)
 @declare.option("--from", "from_", multiple=True,
-              help="The release to mirror (or file://openshift/release:TAG with --from-dir); repeat it to mirror "
+                help="The release to mirror (or file://openshift/release:TAG with --from-dir); repeat it to mirror "
                    "several releases (an upgrade path) in one run: each blob once, one mirror configuration.")
 @declare.option("--from-file", type=declare.Path(dir_okay=False, exists=True),
-              help="A file naming releases to mirror, one a line (# starts a comment), as --from repeated.")
+                help="A file naming releases to mirror, one a line (# starts a comment), as --from repeated.")
 @declare.option("--from-dir", type=declare.Path(file_okay=False),
-              help="Upload from this on-disk mirror (written by okd-release or by oc).")
+                help="Upload from this on-disk mirror (written by okd-release or by oc).")
 @declare.option("--to", help="Repository to mirror every image into (or file://REPOSITORY with --to-dir).")
 @declare.option("--to-release-image", help="Push the release image here instead of TO:<version>-<arch>.")
 @declare.option("--to-dir", type=declare.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
 @declare.option("--since", type=declare.Path(exists=True),
-              help="With --to-dir: write only what this earlier disk mirror (its directory, or its "
+                help="With --to-dir: write only what this earlier disk mirror (its directory, or its "
                    "okd-release-mirror.json) lacks; --from-dir later checks the target holds the rest.")
 @declare.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
 @declare.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
 @declare.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
 @declare.option("--max-per-registry", type=declare.IntRange(1, 64), default=6, show_default=True,
-              help="Concurrent transfers per registry.")
+                help="Concurrent transfers per registry.")
 @declare.option("--keep-manifest-list", is_flag=True,
-              help="Tag a multi-arch release <version>-multi, copying every manifest list whole.")
+                help="Tag a multi-arch release <version>-multi, copying every manifest list whole.")
 @declare.option("--filter-by-os",
-              help="A regular expression over os/arch[/variant]: copy each manifest list as its one matching image; "
+                help="A regular expression over os/arch[/variant]: copy each manifest list as its one matching image; "
                    "it also chooses the release image whose payload is read (default: this machine's platform).")
 @declare.option("--print-mirror-instructions", "instructions", type=declare.Choice(KINDS), default="icsp", show_default=True,
-              help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
+                help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
                    "or not at all (none).")
 @declare.option("--write-mirror-instructions", "instructions_dir", type=declare.Path(file_okay=False),
-              help="Also write the install-config snippet and the cluster resource as files here.")
+                help="Also write the install-config snippet and the cluster resource as files here.")
 @declare.option("--release-image-signature-to-dir", "signature_dir", type=declare.Path(file_okay=False),
-              help="Export the release's verified signatures here as a ConfigMap file, as oc does "
+                help="Export the release's verified signatures here as a ConfigMap file, as oc does "
                    "(default: <to-dir>/config with --to-dir).")
 @declare.option("--allow-unverified", is_flag=True,
-              help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
+                help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
 @declare.option("--to-image-stream", help="oc's import into a cluster's image stream: refused (use --to).")
 @declare.option("--overwrite", is_flag=True, help="oc's update of a signature ConfigMap on a cluster: refused.")
 @declare.option("--apply-release-image-signature", is_flag=True,
-              help="oc's creation of the signature ConfigMap on a cluster: refused.")
+                help="oc's creation of the signature ConfigMap on a cluster: refused.")
 @declare.option("-o", "--output", type=declare.Choice(["json", "yaml"]), help="Print the summary in this format.")
 @mirror_config_options
 @registry_options

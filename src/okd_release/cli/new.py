@@ -24,9 +24,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @declare.option("-f", "--from-image-stream-file", type=declare.Path(dir_okay=False), help="Build from this ImageStream file.")
 @declare.option("--from-release", help="Build from an existing release image (its image-references).")
 @declare.option("--from-dir", type=declare.Path(file_okay=False),
-              help="Build from a directory: one subdirectory of manifests per operator, and image-references.")
+                help="Build from a directory: one subdirectory of manifests per operator, and image-references.")
 @declare.option("--mapping-file", "mapping_files", multiple=True, type=declare.Path(dir_okay=False),
-              help="File of NAME=IMAGE mappings (space separated, # comments).")
+                help="File of NAME=IMAGE mappings (space separated, # comments).")
 @declare.option("--to-image", help="Push the release image here.")
 @declare.option("--to-file", type=declare.Path(dir_okay=False), help="Write the payload as a tar.gz file.")
 @declare.option("--to-dir", type=declare.Path(file_okay=False), help="Write the release-manifests to this directory.")
@@ -36,22 +36,22 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @declare.option("--next", "next_", multiple=True, help="Versions that upgrade from this release (comma separated).")
 @declare.option("--metadata", help="JSON object stored as release-metadata's metadata.")
 @declare.option("--reference-mode", default="public", show_default=True,
-              help="How -f's images are named: 'public' through the stream's status.publicDockerImageRepository, "
+                help="How -f's images are named: 'public' through the stream's status.publicDockerImageRepository, "
                    "'source' where they were imported from.")
 @declare.option("--component-versions", help="Additional component versions, key=version[,key=version] (checked as oc does).")
 @declare.option("--component-versions-display-names",
-              help="Display names of the component versions, key=name[,key=name].")
+                help="Display names of the component versions, key=name[,key=name].")
 @declare.option("--include", multiple=True, help="Keep these images even if no operator references them.")
 @declare.option("--exclude", multiple=True, help="Leave these images out.")
 @declare.option("--allow-missing-images", is_flag=True, help="Skip images that cannot be found.")
 @declare.option("--skip-manifest-check", is_flag=True,
-              help="Ignore errors when an operator includes a yaml/yml/json file that is not parseable.")
+                help="Ignore errors when an operator includes a yaml/yml/json file that is not parseable.")
 @declare.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
 @declare.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
-              help="The image of the input whose layers the release image is built on (unless --to-image-base); "
+                help="The image of the input whose layers the release image is built on (unless --to-image-base); "
                    "always kept in the release.")
 @declare.option("--keep-manifest-list", is_flag=True,
-              help="Read a multi-arch input release for linux/amd64, and base the release on it when none of its "
+                help="Read a multi-arch input release for linux/amd64, and base the release on it when none of its "
                    "images is its base.")
 @declare.option("--release-manifest", is_flag=True, help="Accepted for oc compatibility; oc does nothing with it either.")
 @registry_options

@@ -47,19 +47,19 @@ def cluster_config(profile: str, feature_set: str, baseline: str | None, additio
 @declare.command("plan")
 @declare.argument("release")
 @declare.option("--profile", default=DEFAULT_PROFILE, show_default=True,
-              help="Cluster profile: manifests need include.release.openshift.io/<profile>: \"true\".")
+                help="Cluster profile: manifests need include.release.openshift.io/<profile>: \"true\".")
 @declare.option("--feature-set", default="Default", show_default=True,
-              help="Cluster feature set (Default, TechPreviewNoUpgrade, DevPreviewNoUpgrade, CustomNoUpgrade, OKD).")
+                help="Cluster feature set (Default, TechPreviewNoUpgrade, DevPreviewNoUpgrade, CustomNoUpgrade, OKD).")
 @declare.option("--baseline-capability-set", "baseline",
-              help="Enabled capabilities: a baseline set (None, v4.11 ... v4.18, vCurrent). Default: no filtering.")
+                help="Enabled capabilities: a baseline set (None, v4.11 ... v4.18, vCurrent). Default: no filtering.")
 @declare.option("--additional-capabilities", "additional", help="Capabilities enabled beyond the baseline (comma separated).")
 @declare.option("--install-config", type=declare.Path(exists=True, dir_okay=False),
-              help="Judge for the cluster this install-config describes (overrides the options above).")
+                help="Judge for the cluster this install-config describes (overrides the options above).")
 @declare.option("--changes-from", "changes_from", help="Show what an update from this older release applies.")
 @declare.option("--contents", is_flag=True, help="With --changes-from: show each changed object's diff.")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @declare.option("-o", "--output", type=declare.Choice(["text", "json", "dot", "mermaid", "svg"]), default="text",
-              show_default=True, help="Output format; svg needs Graphviz's dot.")
+                show_default=True, help="Output format; svg needs Graphviz's dot.")
 @registry_options
 @handle_errors
 def plan_command(release: str, profile: str, feature_set: str, baseline: str | None, additional: str | None,
@@ -145,7 +145,7 @@ def _print_changes(old: Plan, new: Plan, output: str, contents: bool) -> None:
 @declare.argument("release")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @declare.option("-o", "--output", type=declare.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
+                help="Output format.")
 @registry_options
 @handle_errors
 def lint_command(release: str, filter_by_os: str | None, output: str, registry_config: str | None, insecure: bool,

@@ -20,7 +20,7 @@ from okd_release.testing.sample import push_sample, write_image_stream
 @declare.option("--version", "version", default="4.15.0-0.okd-sample", show_default=True,
                 help="Version named by the image stream.")
 @declare.option("--image-stream-file", default="sample-image-stream.json", show_default=True,
-              type=declare.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
+                type=declare.Path(dir_okay=False), help="Where to write the ImageStream for `new -f`.")
 @registry_options
 @handle_errors
 def sample_command(to: str, images: int, layer_mb: int, version: str, image_stream_file: str,

@@ -21,14 +21,14 @@ from okd_release.release.signatures import SIGNATURES_DIR, Verification, find_ve
 @declare.command("verify")
 @declare.argument("release")
 @declare.option("--signature-store", "stores", multiple=True, metavar="URL",
-              help="Read signatures from this store instead of those the release names (repeatable).")
+                help="Read signatures from this store instead of those the release names (repeatable).")
 @declare.option("--verification-key", "keys", multiple=True, type=declare.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="A GPG public key (armored or not) that must have signed the release, instead of the keys the "
+                help="A GPG public key (armored or not) that must have signed the release, instead of the keys the "
                    "release names (repeatable: each must have signed).")
 @declare.option("--signature-dir", "signature_dirs", multiple=True, type=declare.Path(file_okay=False), metavar="DIR",
-              help="Read signatures first from the signature config maps mirror exported here (repeatable).")
+                help="Read signatures first from the signature config maps mirror exported here (repeatable).")
 @declare.option("--from-dir", type=declare.Path(file_okay=False),
-              help="Read a file:// release from this on-disk mirror (and signatures from its config/ directory).")
+                help="Read a file:// release from this on-disk mirror (and signatures from its config/ directory).")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")
 @declare.option("-o", "--output", type=declare.Choice(["json"]), help="Print the result as a JSON object.")
 @mirror_config_options
