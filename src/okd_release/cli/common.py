@@ -59,11 +59,11 @@ def registry_options(command: F) -> F:
                        help="CA bundle to verify registry TLS certificates."),
         declare.option("--retries", type=declare.IntRange(0, 100), expose_value=False,
                        help="Retries of a registry request that failed transiently (connection lost, 429, 5xx), with "
-                          f"growing waits that honour Retry-After [default: {defaults.retry.attempts - 1}]."),
+                            f"growing waits that honour Retry-After [default: {defaults.retry.attempts - 1}]."),
         declare.option("--request-timeout", type=Duration(), expose_value=False,
                        help="How long one registry request may take in all, its answer included (30s, 2m, 1h); a "
-                          "blob download is not bounded by it but retried when it stalls "
-                          f"[default: {defaults.request_deadline:g}s]."),
+                            "blob download is not bounded by it but retried when it stalls "
+                            f"[default: {defaults.request_deadline:g}s]."),
         declare.option("--loglevel", type=declare.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
     ]
     for decorator in reversed(decorators):
@@ -90,10 +90,10 @@ def mirror_config_options(command: F) -> F:
     decorators = [
         declare.option("--icsp-file", type=declare.Path(dir_okay=False), expose_value=False,
                        help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
-                          "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
+                            "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
         declare.option("--idms-file", type=declare.Path(dir_okay=False), expose_value=False,
                        help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
-                          "digest are read from the mirrors it names first, then from their source."),
+                            "digest are read from the mirrors it names first, then from their source."),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)

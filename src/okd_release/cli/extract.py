@@ -40,7 +40,7 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
 @declare.option("--install-config", type=declare.Path(exists=True, dir_okay=False),
                 help="The install-config of the cluster --included judges for.")
 @declare.option("--profile", help="With --included, instead of --install-config: the cluster profile "
-                                f"(default {DEFAULT_PROFILE}).")
+                                  f"(default {DEFAULT_PROFILE}).")
 @declare.option("--feature-set", help="With --included, instead of --install-config: the feature set (default Default).")
 @declare.option("--baseline-capability-set", "baseline",
                 help="With --included, instead of --install-config: the baseline capability set (None, v4.11 ... vCurrent).")
@@ -52,7 +52,7 @@ CREDENTIALS_WARNING = ("warning: if you intend to pass CredentialsRequests to cc
                 help="Write the client and installer archives for this machine's OS and architecture (--command-os '*': all).")
 @declare.option("--command", help="Write this binary (oc, openshift-install, ...).")
 @declare.option("--command-os", help="OS for --command or --tools: linux, mac, windows, linux/arm64, mac/arm64, or '*' for "
-                                   "all. Default: this machine's.")
+                                     "all. Default: this machine's.")
 @declare.option("--signing-key", type=declare.Path(exists=True, dir_okay=False),
                 help="With --tools, sign sha256sum.txt with this GPG private key: sha256sum.txt.asc (asks its passphrase).")
 @declare.option("--filter-by-os", help="For a multi-arch release, the platform whose payload to read (os/arch).")

@@ -36,11 +36,11 @@ def info_history_options(command: F) -> F:
     decorators = [
         declare.option("--changelog", type=declare.Path(file_okay=False),
                        help="Print the pull requests merged between the two releases (Markdown, or -o json), from git "
-                          "clones of their sources in this directory (cloned or fetched as needed; needs git)."),
+                            "clones of their sources in this directory (cloned or fetched as needed; needs git)."),
         declare.option("--bugs", type=declare.Path(file_okay=False),
                        help="Print the bug references (Bugzilla ids, OCPBUGS keys) of the pull requests between the two "
-                          "releases, from git clones in this directory; trackers are not contacted (--skip-bug-check "
-                          "is implied)."),
+                            "releases, from git clones in this directory; trackers are not contacted (--skip-bug-check "
+                            "is implied)."),
         declare.option("--skip-bug-check", is_flag=True,
                        help="Accepted for oc compatibility: --bugs never contacts a bug tracker."),
         declare.option("--rpmdb", is_flag=True, help="List the RPM packages of the OS image (needs --rpmdb-cache)."),
@@ -51,9 +51,9 @@ def info_history_options(command: F) -> F:
                        help="Print the RPM packages changed, removed and added between the two releases' OS images."),
         declare.option("--summary", is_flag=True,
                        help="Print one line per image changed between the two releases: its commits old→new, or "
-                          "rebuilt, moved, added, removed; with --changelog DIR, the commits, pull requests and bugs "
-                          "of its code (from the clones in DIR); with --rpmdb-cache DIR, the RPM packages added, "
-                          "removed and changed in the OS image (-o json for the same as data)."),
+                            "rebuilt, moved, added, removed; with --changelog DIR, the commits, pull requests and bugs "
+                            "of its code (from the clones in DIR); with --rpmdb-cache DIR, the RPM packages added, "
+                            "removed and changed in the OS image (-o json for the same as data)."),
     ]
     result: Any = wrapper
     for decorator in reversed(decorators):
@@ -80,8 +80,8 @@ def extract_git_options(command: F) -> F:
     for decorator in reversed([
         declare.option("--git", type=declare.Path(file_okay=False),
                        help="Clone the source of every image into DIR/<host>/<path> and check out the release's commit "
-                          "(one clone per repository; an existing clone is reused and fetched only when it lacks a "
-                          "commit; needs git)."),
+                            "(one clone per repository; an existing clone is reused and fetched only when it lacks a "
+                            "commit; needs git)."),
         declare.option("-o", "--output", type=declare.Choice(["commit"]),
                        help="With --git, print '<clone directory> <commit>' per repository instead of checking out."),
     ]):

@@ -28,7 +28,7 @@ _REFUSED = {
 @declare.argument("release", required=False)
 @declare.option("--from", "from_", multiple=True,
                 help="The release to mirror (or file://openshift/release:TAG with --from-dir); repeat it to mirror "
-                   "several releases (an upgrade path) in one run: each blob once, one mirror configuration.")
+                     "several releases (an upgrade path) in one run: each blob once, one mirror configuration.")
 @declare.option("--from-file", type=declare.Path(dir_okay=False, exists=True),
                 help="A file naming releases to mirror, one a line (# starts a comment), as --from repeated.")
 @declare.option("--from-dir", type=declare.Path(file_okay=False),
@@ -38,7 +38,7 @@ _REFUSED = {
 @declare.option("--to-dir", type=declare.Path(file_okay=False), help="Mirror to this directory (for air-gapped transfer).")
 @declare.option("--since", type=declare.Path(exists=True),
                 help="With --to-dir: write only what this earlier disk mirror (its directory, or its "
-                   "okd-release-mirror.json) lacks; --from-dir later checks the target holds the rest.")
+                     "okd-release-mirror.json) lacks; --from-dir later checks the target holds the rest.")
 @declare.option("--skip-release-image", is_flag=True, help="Do not push the release image.")
 @declare.option("--to-mirror", is_flag=True, help="Print the source and target of each image instead of mirroring.")
 @declare.option("--dry-run", is_flag=True, help="Print what would be mirrored and the bytes to copy; copy nothing.")
@@ -48,15 +48,15 @@ _REFUSED = {
                 help="Tag a multi-arch release <version>-multi, copying every manifest list whole.")
 @declare.option("--filter-by-os",
                 help="A regular expression over os/arch[/variant]: copy each manifest list as its one matching image; "
-                   "it also chooses the release image whose payload is read (default: this machine's platform).")
+                     "it also chooses the release image whose payload is read (default: this machine's platform).")
 @declare.option("--print-mirror-instructions", "instructions", type=declare.Choice(KINDS), default="icsp", show_default=True,
                 help="Print the mirror configuration as an ImageContentSourcePolicy (icsp), an ImageDigestMirrorSet (idms), "
-                   "or not at all (none).")
+                     "or not at all (none).")
 @declare.option("--write-mirror-instructions", "instructions_dir", type=declare.Path(file_okay=False),
                 help="Also write the install-config snippet and the cluster resource as files here.")
 @declare.option("--release-image-signature-to-dir", "signature_dir", type=declare.Path(file_okay=False),
                 help="Export the release's verified signatures here as a ConfigMap file, as oc does "
-                   "(default: <to-dir>/config with --to-dir).")
+                     "(default: <to-dir>/config with --to-dir).")
 @declare.option("--allow-unverified", is_flag=True,
                 help="Mirror a release whose signatures fail verification (by default that stops the mirror).")
 @declare.option("--to-image-stream", help="oc's import into a cluster's image stream: refused (use --to).")

@@ -37,7 +37,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @declare.option("--metadata", help="JSON object stored as release-metadata's metadata.")
 @declare.option("--reference-mode", default="public", show_default=True,
                 help="How -f's images are named: 'public' through the stream's status.publicDockerImageRepository, "
-                   "'source' where they were imported from.")
+                     "'source' where they were imported from.")
 @declare.option("--component-versions", help="Additional component versions, key=version[,key=version] (checked as oc does).")
 @declare.option("--component-versions-display-names",
                 help="Display names of the component versions, key=name[,key=name].")
@@ -49,10 +49,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @declare.option("--to-image-base", help="Base image for the release (default: the cluster-version-operator image).")
 @declare.option("--to-image-base-tag", default="cluster-version-operator", show_default=True,
                 help="The image of the input whose layers the release image is built on (unless --to-image-base); "
-                   "always kept in the release.")
+                     "always kept in the release.")
 @declare.option("--keep-manifest-list", is_flag=True,
                 help="Read a multi-arch input release for linux/amd64, and base the release on it when none of its "
-                   "images is its base.")
+                     "images is its base.")
 @declare.option("--release-manifest", is_flag=True, help="Accepted for oc compatibility; oc does nothing with it either.")
 @registry_options
 @handle_errors

@@ -24,7 +24,7 @@ from okd_release.release.signatures import SIGNATURES_DIR, Verification, find_ve
                 help="Read signatures from this store instead of those the release names (repeatable).")
 @declare.option("--verification-key", "keys", multiple=True, type=declare.Path(dir_okay=False, exists=True), metavar="FILE",
                 help="A GPG public key (armored or not) that must have signed the release, instead of the keys the "
-                   "release names (repeatable: each must have signed).")
+                     "release names (repeatable: each must have signed).")
 @declare.option("--signature-dir", "signature_dirs", multiple=True, type=declare.Path(file_okay=False), metavar="DIR",
                 help="Read signatures first from the signature config maps mirror exported here (repeatable).")
 @declare.option("--from-dir", type=declare.Path(file_okay=False),
