@@ -45,14 +45,14 @@ def _usage_errors_exit_1() -> Iterator[None]:
 
 
 class LazyGroup(click.Group):
-    """A group that imports a command's module when the command is looked up, not at start-up."""
+    """The root group: its commands are the declared ones (`cli.commands`), each imported when looked up."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS) + sorted(super().list_commands(ctx))
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's signature
+        return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:  # noqa: ARG002
         declared = lookup(name)
-        return super().get_command(ctx, name) if declared is None else to_click(declared)
+        return None if declared is None else to_click(declared)
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
@@ -63,12 +63,10 @@ class LazyGroup(click.Group):
         with _usage_errors_exit_1():  # also the subcommands': their options are parsed in here
             return super().invoke(ctx)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
-        rows += [(name, command.get_short_help_str()) for name in sorted(super().list_commands(ctx))
-                 if (command := super().get_command(ctx, name)) is not None]
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:  # noqa: ARG002
+        """The table's one-line summaries, so that `--help` imports no command."""
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(name, summary) for name, (_, _, summary) in COMMANDS.items()])
 
 
 HELP = {"help_option_names": ["-h", "--help"]}

@@ -16,7 +16,6 @@ from okd_release.cli.parse import parse
 def main(args: Sequence[str] | None = None, prog_name: str | None = None) -> None:
     """Run the command of `args` (the process's arguments when None); `prog_name` names the program in help."""
     argv = list(sys.argv[1:] if args is None else args)
-    declare.record_unexposed({})
     # a shell's completion script calling back for completions: click answers
     invocation = None if COMPLETE_VAR in os.environ else parse(lookup, argv)
     if invocation is None:
@@ -25,5 +24,5 @@ def main(args: Sequence[str] | None = None, prog_name: str | None = None) -> Non
         cli(argv, prog_name=prog_name)
         return
     program.started()
-    declare.record_unexposed(invocation.unexposed)
+    declare.record_unexposed(invocation.unexposed)  # on click's way, its root group starts them afresh
     invocation.command.function(**invocation.values)
