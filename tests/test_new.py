@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime
 
 import pytest
@@ -207,3 +208,41 @@ def test_mapping_file_replaces_like_arguments(sample_release, plain_registries, 
     assert by_file.returncode == 0 and by_argument.returncode == 0, by_file.stderr + by_argument.stderr
     a, b = (tmp_path / "a" / "image-references").read_text(), (tmp_path / "b" / "image-references").read_text()
     assert a == b and f"other/console@{other.digest}" in a
+
+
+def test_operators_manifests_are_read_while_other_images_are_still_being_resolved(source_registry, tmp_path,
+                                                                                  plain_registries) -> None:
+    """`new` reads an operator's top layer as soon as that image is resolved, not after every image is: with the
+    manifest of the last image held at a proxy, every other operator's layer is asked for before it is answered."""
+    from okd_release.release.payload.components import resolve
+    from okd_release.release.payload.model import LABEL_OPERATOR
+    from okd_release.testing.sample import push_sample, write_image_stream
+    from tests.faultproxy import ProxyHandler, start_proxy
+
+    proxy = start_proxy(source_registry.host)
+    try:
+        sample = push_sample(RegistryStore(plain_registries.client(proxy.host)), "overlap/content")
+        write_image_stream(sample.stream, tmp_path / "stream.json")
+        *others, last = sample.stream.tags
+        resolved = [resolve(plain_registries, tag.name, tag.pullspec) for tag in others]
+        operator_layers = {c.image.layers[-1].digest for c in resolved if c.labels.get(LABEL_OPERATOR)}
+        assert len(operator_layers) >= 2
+        held = last.pullspec.split("@", 1)[1]
+        asked: list[str] = []
+        answered: list[str] = []
+
+        def hold_last_manifest(handler: ProxyHandler) -> bool:
+            if handler.command == "GET" and handler.path.endswith(f"/manifests/{held}"):
+                time.sleep(1.5)  # the others are resolved meanwhile, and (now) their operators read
+                answered.extend(asked)
+            elif handler.command == "GET" and "/blobs/" in handler.path:
+                asked.append(handler.path.rsplit("/", 1)[1])
+            return False  # passed on to the registry
+
+        proxy.hooks.append(hold_last_manifest)
+        result = run_cli("new", "--insecure", "-f", str(tmp_path / "stream.json"), "--to-file", str(tmp_path / "p.tgz"))
+        assert result.returncode == 0, result.stderr
+        assert operator_layers <= set(answered), "operators were read only after every image was resolved"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

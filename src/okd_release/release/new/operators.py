@@ -162,14 +162,19 @@ def _rewritten(operator: str, filename: str, rewrite: Rewrite, data: bytes) -> b
 
 def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence[ImageTag], release_name: str, *,
                      allow_missing: bool = False, check: bool = True, overrides: Collection[str] = (),
-                     defaults: Mapping[str, str] | None = None, workers: int = 8) -> GatheredManifests:
+                     defaults: Mapping[str, str] | None = None, workers: int = 8,
+                     read: Mapping[str, OperatorFiles] | None = None) -> GatheredManifests:
     """Every operator's manifests, renamed and rewritten for the release named `release_name` whose
-    tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check."""
-    with Parallel(lambda op: read_operator_files(op, op.name in overrides), operators, workers,
+    tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check. `read`: the
+    files of operators read already (as they were resolved); the others are read here."""
+    done = read or {}
+    unread = [op for op in operators if op.name not in done]
+    with Parallel(lambda op: read_operator_files(op, op.name in overrides), unread, workers,
                   "reading operators") as outcomes:
-        contents = [outcome.result() for outcome in outcomes]
-    return assemble_manifests(dict(zip((op.name for op in operators), contents, strict=True)), release_tags,
-                              release_name, allow_missing=allow_missing, check=check, defaults=defaults)
+        contents = dict(zip((op.name for op in unread), (outcome.result() for outcome in outcomes), strict=True))
+    files = {op.name: done[op.name] if op.name in done else contents[op.name] for op in operators}
+    return assemble_manifests(files, release_tags, release_name, allow_missing=allow_missing, check=check,
+                              defaults=defaults)
 
 
 def assemble_manifests(operators: Mapping[str, OperatorFiles], release_tags: Sequence[ImageTag], release_name: str, *,

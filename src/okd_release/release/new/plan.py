@@ -26,10 +26,12 @@ from okd_release.registry.session import Registries
 from okd_release.release.new import sources
 from okd_release.release.new.operators import (
     GatheredManifests,
+    OperatorFiles,
     assemble_manifests,
     gather_manifests,
     is_operator,
     is_override,
+    read_operator_files,
 )
 from okd_release.release.new.rewrite import exact_mapper
 from okd_release.release.new.transforms import check_build_versions
@@ -363,14 +365,21 @@ def plan_release(registries: Registries, options: NewOptions, progress: Progress
         # a directory without operators names no references: its images are kept
         keep = gathered.referenced | include | set(source.operators) if source.operators else {t.name for t in tags}
     else:
+        overrides = {t.name for t in tags if is_override(t.annotations)}
+        read: dict[str, OperatorFiles] = {}  # each key written by the one thread that resolved its image
+
+        def read_operator(component: ComponentImage) -> None:
+            if is_operator(component):
+                read[component.name] = read_operator_files(component, component.name in overrides)
+
         components, missing = resolve_all(registries, {t.name: t.pullspec for t in tags},
-                                          options.allow_missing_images, progress=progress)
+                                          options.allow_missing_images, progress=progress, then=read_operator)
         tags = [_annotated(t, components[t.name]) for t in tags if t.name in components]
         operators = [components[t.name] for t in tags if is_operator(components[t.name])]
-        overrides = {t.name for t in tags if is_override(t.annotations)}
         # oc's default versions are the annotations of the stream it writes: a source release's, else none
         gathered = gather_manifests(operators, tags, version, allow_missing=options.allow_missing_images,
-                                    check=not options.skip_manifest_check, overrides=overrides, defaults=annotations)
+                                    check=not options.skip_manifest_check, overrides=overrides, defaults=annotations,
+                                    read=read)
         keep = gathered.referenced | include | {op.name for op in operators}
     kept = [t for t in tags if t.name in keep]
     if len(kept) != len(tags):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from msgspec import Struct
 
 from okd_release import reference as references
@@ -71,14 +73,26 @@ def resolve_manifest(registries: Registries, name: str, pullspec: str) -> Compon
 
 
 def resolve_all(registries: Registries, tags: dict[str, str], allow_missing: bool = False,
-                workers: int = 8, progress: ProgressListener | None = None) -> tuple[dict[str, ComponentImage], list[str]]:
-    """Resolve every tag concurrently; returns the components and the names that were missing (if allowed)."""
+                workers: int = 8, progress: ProgressListener | None = None,
+                then: Callable[[ComponentImage], object] | None = None) -> tuple[dict[str, ComponentImage], list[str]]:
+    """Resolve every tag concurrently; returns the components and the names that were missing (if allowed).
+
+    `then` is called with each component as soon as it is resolved, on the thread that resolved it, so that
+    work on one image (reading an operator's manifests) overlaps the resolution of the others; its error is
+    the component's."""
     resolved: dict[str, ComponentImage] = {}
     missing: list[str] = []
     listener = progress or SilentProgress()
     listener.planned(len(tags), 0, 0)
     ordered = sorted(tags.items())
-    with Parallel(lambda tag: resolve(registries, *tag), ordered, workers, "resolving images") as outcomes:
+
+    def resolve_one(tag: tuple[str, str]) -> ComponentImage:
+        component = resolve(registries, *tag)
+        if then is not None:
+            then(component)
+        return component
+
+    with Parallel(resolve_one, ordered, workers, "resolving images") as outcomes:
         for (name, _), outcome in zip(ordered, outcomes, strict=True):
             try:
                 resolved[name] = outcome.result()
