@@ -6,10 +6,14 @@ the boundaries oc's patterns imply, checked against /tmp/oc on the same inputs."
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from okd_release.errors import PayloadError
+from okd_release.release.new import rewrite
 from okd_release.release.new.rewrite import ImageReference, exact_mapper, image_mapper, release_version, version_mapper
 from okd_release.release.new.transforms import check_build_versions, load_transforms, parse_operator_references
 from okd_release.release.payload.model import ImageTag
@@ -311,3 +315,29 @@ def test_component_version_labels_are_checked_like_oc(labels: dict[str, str], er
 def test_component_version_labels_of_known_keys_pass() -> None:
     check_build_versions("x", {VERSIONS: "kubernetes=1.28.3,kubectl=1.28.3,machine-os=39.20240101.3-0"})
     check_build_versions("x", {})
+
+
+# -- matching only the sources a text contains gives the whole alternation's result -----------------------
+_SOURCES = ["quay.io/ph/a", "quay.io/ph/a:latest", "quay.io/ph/ab", "q/b:1", "q/b", "x"]
+_PIECES = [*_SOURCES, " ", "\n", '"', "'", ":", ":v2", "@sha256:00ff", "/", "-", "_", "0.0.1", "é", "\v"]
+
+
+def _whole_alternation(mappings: dict[str, str], around: tuple[bytes, bytes, bytes], group: int):
+    """The rewrite as one pattern of every source, longest first (how it was matched before)."""
+    ordered = sorted((s.encode() for s in mappings), key=lambda s: (-len(s), s))
+    pattern = re.compile(around[0] + b"(" + b"|".join(re.escape(s) for s in ordered) + b")" + around[1])
+    targets = {s.encode(): t.encode() for s, t in mappings.items()}
+    if group == 4:
+        return lambda data: pattern.sub(lambda m: m.group(1) + targets[m.group(2)] + m.group(4), data)
+    return lambda data: pattern.sub(lambda m: targets[m.group(1)], data)
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=24), st.sets(st.sampled_from(_SOURCES), min_size=1))
+@settings(max_examples=300, deadline=None)
+def test_only_the_sources_a_text_contains_are_matched_with_the_same_result(pieces: list[str], chosen: set[str]) -> None:
+    text = "".join(pieces).encode()
+    mappings = {source: f"r.example/c@sha256:{n:02x}" for n, source in enumerate(sorted(chosen))}
+    images = {f"t{n}": ImageReference(source, target) for n, (source, target) in enumerate(mappings.items())}
+    image_whole = _whole_alternation(mappings, (rewrite._BEFORE, rewrite._LOCATOR + rewrite._AFTER), 4)
+    assert image_mapper(images)(text) == image_whole(text)
+    assert exact_mapper(mappings)(text) == _whole_alternation(mappings, (rb"\b", rb"\b"), 1)(text)
