@@ -249,3 +249,27 @@ def test_new_skip_manifest_check_flag(sample_release, plain_registries, tmp_path
     built = run_cli(*source, "--skip-manifest-check", "--to-dir", str(tmp_path / "out"))
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "out" / "0000_50_list-operator_a.yaml").read_bytes() == b"- a\n"
+
+
+def test_what_the_checks_find_is_reported_where_oc_meets_it(source_registry, plain_registries, tmp_path) -> None:
+    """The files are checked as they are read, on the reading threads; the first error is still oc's: every
+    operator's image-references before any manifest, and one operator's files in name order."""
+    bad_list = b"- a list\n"
+    unknown_version = CM + b"data:\n  k: 0.0.1-snapshot-nothing\n"
+    host = source_registry.host
+
+    def operator(name: str, files: dict[str, bytes]) -> ComponentImage:
+        return resolve(plain_registries, name, _push_operator(plain_registries, host, name, files, tmp_path / name))
+
+    for name in ("aa", "zz", "op"):
+        (tmp_path / name).mkdir()
+    refused_manifest = operator("aa", {"manifests/a.yaml": bad_list})
+    refused_references = operator("zz", {"manifests/a.yaml": CM, "manifests/image-references": b"kind: List\n"})
+    with pytest.raises(PayloadError, match="^operator zz: manifests/image-references is invalid"):
+        gather_manifests([refused_manifest, refused_references], RELEASE_TAGS, RELEASE)
+    with pytest.raises(PayloadError, match="^operator aa: manifests/a.yaml is not a YAML/JSON object"):
+        gather_manifests([refused_manifest], RELEASE_TAGS, RELEASE)
+    # in one operator: a.yaml's rewrite fails before b.yaml is checked
+    both = operator("op", {"manifests/a.yaml": unknown_version, "manifests/b.yaml": bad_list})
+    with pytest.raises(PayloadError, match='^operator op: manifests/a.yaml: unknown version reference "nothing"'):
+        gather_manifests([both], RELEASE_TAGS, RELEASE)

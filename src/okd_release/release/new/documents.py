@@ -9,16 +9,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-import yaml
-
 from okd_release.errors import PayloadError
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def first_document(data: bytes) -> Any:
     """The first document's value; None for an empty stream. PayloadError (one line) if it does not parse."""
-    loader = _Loader(data)
+    import yaml  # PyYAML when a manifest is first read (`new` reads them on the threads that resolve images)
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(data)
     try:
         return loader.get_data() if loader.check_data() else None
     except yaml.MarkedYAMLError as error:

@@ -87,6 +87,43 @@ def check_manifest(operator: str, filename: str, data: bytes) -> None:
         raise PayloadError(f"{where}: manifests must contain Kubernetes API objects with 'kind' and 'apiVersion' set")
 
 
+class CheckedOperator(Struct, frozen=True):
+    """An operator's files and what oc's checks of them alone found: its image-references (None when it has
+    none) or why they do not parse, and each manifest the manifest check refuses, with the reason.
+
+    The checks run as soon as the files are read (on the thread that read them); `assemble_manifests`
+    reports what they found at the point where oc would meet it, so the first error is oc's.
+    """
+
+    read: OperatorFiles
+    references: list[LocalTag] | None = None
+    references_problem: str | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def check_operator(operator: str, read: OperatorFiles, check: bool = True) -> CheckedOperator:
+    """Parse the operator's image-references and, with `check`, run oc's manifest check on every other file."""
+    references, references_problem = None, None
+    try:
+        references = _local_references(operator, read.files)
+    except PayloadError as error:
+        references_problem = str(error)
+    problems: dict[str, str] = {}
+    for filename, data in read.files.items() if check else ():
+        if filename == IMAGE_REFERENCES:
+            continue
+        try:
+            check_manifest(operator, filename, data)
+        except PayloadError as error:
+            problems[filename] = str(error)
+    return CheckedOperator(read, references, references_problem, problems)
+
+
+def read_operator(component: ComponentImage, all_layers: bool = False, check: bool = True) -> CheckedOperator:
+    """`read_operator_files` then `check_operator`: one operator's share of the work, on one thread."""
+    return check_operator(component.name, read_operator_files(component, all_layers), check)
+
+
 class ManifestNames:
     """Release manifest names as oc gives them: `0000_*` kept, others `0000_50_<tag>_<file>`; a name met
     again gets `_<n>` before its extension, n counting the times that name was met."""
@@ -163,43 +200,46 @@ def _rewritten(operator: str, filename: str, rewrite: Rewrite, data: bytes) -> b
 def gather_manifests(operators: Sequence[ComponentImage], release_tags: Sequence[ImageTag], release_name: str, *,
                      allow_missing: bool = False, check: bool = True, overrides: Collection[str] = (),
                      defaults: Mapping[str, str] | None = None, workers: int = 8,
-                     read: Mapping[str, OperatorFiles] | None = None) -> GatheredManifests:
+                     read: Mapping[str, CheckedOperator] | None = None) -> GatheredManifests:
     """Every operator's manifests, renamed and rewritten for the release named `release_name` whose
     tags are `release_tags` (pullspecs and build annotations); `check` is oc's manifest check. `read`: the
-    files of operators read already (as they were resolved); the others are read here."""
+    operators read and checked already (as they were resolved, with the same `check`); the others are
+    read here."""
     done = read or {}
     unread = [op for op in operators if op.name not in done]
-    with Parallel(lambda op: read_operator_files(op, op.name in overrides), unread, workers,
+    with Parallel(lambda op: read_operator(op, op.name in overrides, check), unread, workers,
                   "reading operators") as outcomes:
         contents = dict(zip((op.name for op in unread), (outcome.result() for outcome in outcomes), strict=True))
     files = {op.name: done[op.name] if op.name in done else contents[op.name] for op in operators}
-    return assemble_manifests(files, release_tags, release_name, allow_missing=allow_missing, check=check,
-                              defaults=defaults)
+    return assemble_manifests(files, release_tags, release_name, allow_missing=allow_missing, defaults=defaults)
 
 
-def assemble_manifests(operators: Mapping[str, OperatorFiles], release_tags: Sequence[ImageTag], release_name: str, *,
-                       allow_missing: bool = False, check: bool = True,
-                       defaults: Mapping[str, str] | None = None) -> GatheredManifests:
-    """The release's manifests from each operator's files (read from its image, or a directory's)."""
+def assemble_manifests(operators: Mapping[str, CheckedOperator], release_tags: Sequence[ImageTag], release_name: str, *,
+                       allow_missing: bool = False, defaults: Mapping[str, str] | None = None) -> GatheredManifests:
+    """The release's manifests from each operator's checked files (read from its image, or a directory's)."""
     ordered = sorted(operators.items(), key=lambda pair: _byte_order(pair[0]))
     # every image-references is read before any manifest is written, as oc prunes the tags first
-    locals_ = {name: _local_references(name, read.files) for name, read in ordered}
+    for _, checked in ordered:
+        if checked.references_problem is not None:
+            raise PayloadError(checked.references_problem)
     manifests: dict[str, bytes] = {}
     mtimes: dict[str, float] = {}
     claimed = ManifestNames()
-    for operator, read in ordered:
+    for operator, checked in ordered:
+        read = checked.read
         files = read.files
         if not files:
             continue
-        rewrite = _operator_rewrite(operator, locals_[operator], release_tags, release_name, allow_missing, defaults or {})
+        rewrite = _operator_rewrite(operator, checked.references, release_tags, release_name, allow_missing,
+                                    defaults or {})
         for filename in sorted(files, key=_byte_order):
             if filename == IMAGE_REFERENCES:
                 continue
             target = claimed.claim(operator, filename)
-            if check:
-                check_manifest(operator, filename, files[filename])
+            if filename in checked.problems:
+                raise PayloadError(checked.problems[filename])
             manifests[target] = _rewritten(operator, filename, rewrite, files[filename])
             mtimes[target] = read.mtimes.get(filename, 0.0)
-    referenced = frozenset(tag.name for local in locals_.values() if local for tag in local)
-    newest = max((mtime for _, read in ordered for mtime in read.mtimes.values()), default=0.0)
+    referenced = frozenset(tag.name for _, checked in ordered if checked.references for tag in checked.references)
+    newest = max((mtime for _, checked in ordered for mtime in checked.read.mtimes.values()), default=0.0)
     return GatheredManifests(manifests, referenced, mtimes, newest)

@@ -25,13 +25,14 @@ from okd_release.listener import ProgressListener
 from okd_release.registry.session import Registries
 from okd_release.release.new import sources
 from okd_release.release.new.operators import (
+    CheckedOperator,
     GatheredManifests,
-    OperatorFiles,
     assemble_manifests,
+    check_operator,
     gather_manifests,
     is_operator,
     is_override,
-    read_operator_files,
+    read_operator,
 )
 from okd_release.release.new.rewrite import exact_mapper
 from okd_release.release.new.transforms import check_build_versions
@@ -278,8 +279,8 @@ def _dir_manifests(source: sources.Source, tags: list[ImageTag], version: str, o
     """--from-dir: the operators' manifests as oc makes them, then the release manifests beside
     image-references as they are, with a replaced image's old pullspec swapped for the new."""
     assert source.operators is not None
-    gathered = assemble_manifests(source.operators, tags, version, allow_missing=options.allow_missing_images,
-                                  check=not options.skip_manifest_check)
+    checked = {name: check_operator(name, read, not options.skip_manifest_check) for name, read in source.operators.items()}
+    gathered = assemble_manifests(checked, tags, version, allow_missing=options.allow_missing_images)
     if not source.manifests or not source.manifests.files:
         return gathered
     old = {t.name: t.pullspec for t in source.tags}
@@ -366,14 +367,15 @@ def plan_release(registries: Registries, options: NewOptions, progress: Progress
         keep = gathered.referenced | include | set(source.operators) if source.operators else {t.name for t in tags}
     else:
         overrides = {t.name for t in tags if is_override(t.annotations)}
-        read: dict[str, OperatorFiles] = {}  # each key written by the one thread that resolved its image
+        read: dict[str, CheckedOperator] = {}  # each key written by the one thread that resolved its image
 
-        def read_operator(component: ComponentImage) -> None:
+        def read_if_operator(component: ComponentImage) -> None:
             if is_operator(component):
-                read[component.name] = read_operator_files(component, component.name in overrides)
+                read[component.name] = read_operator(component, component.name in overrides,
+                                                     not options.skip_manifest_check)
 
         components, missing = resolve_all(registries, {t.name: t.pullspec for t in tags},
-                                          options.allow_missing_images, progress=progress, then=read_operator)
+                                          options.allow_missing_images, progress=progress, then=read_if_operator)
         tags = [_annotated(t, components[t.name]) for t in tags if t.name in components]
         operators = [components[t.name] for t in tags if is_operator(components[t.name])]
         # oc's default versions are the annotations of the stream it writes: a source release's, else none
