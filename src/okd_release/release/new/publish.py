@@ -16,6 +16,7 @@ from msgspec import Struct
 from okd_release import digest as digests
 from okd_release import mediatypes
 from okd_release import reference as references
+from okd_release.background import Parallel
 from okd_release.content import Descriptor
 from okd_release.errors import PayloadError
 from okd_release.image.build import push_blob_if_missing, put_manifest, release_image_config, release_image_manifest
@@ -131,12 +132,19 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
     base = _base(registries, plan)
     assembled = _assemble(plan, base, work)
     manifest = assembled.manifest
-    try:
-        Transfer(retry=registries.options.retry, retries=registries.retries).run([
+    uploads: list[Callable[[], None]] = [
+        lambda: Transfer(retry=registries.options.retry, retries=registries.retries).run([
             ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
-                      Endpoint(store, to.repository))])
-        push_blob_if_missing(store, to.repository, manifest.layers[-1], _layer_chunks(assembled))
-        push_blob_if_missing(store, to.repository, manifest.config, lambda: [assembled.config])
+                      Endpoint(store, to.repository))]),
+        lambda: push_blob_if_missing(store, to.repository, manifest.layers[-1], _layer_chunks(assembled)),
+        lambda: push_blob_if_missing(store, to.repository, manifest.config, lambda: [assembled.config]),
+    ]
+    try:
+        # the base image's blobs, the payload layer and the config go up side by side; the manifest only
+        # once every one of them is in
+        with Parallel(lambda upload: upload(), uploads, len(uploads), "pushing the release") as outcomes:
+            for outcome in outcomes:
+                outcome.result()
         put_manifest(store, to.repository, to.tag if _names_tag(target) else plan.payload.version, manifest.raw)
     finally:
         assembled.layer.path.unlink()
