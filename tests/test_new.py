@@ -130,7 +130,7 @@ def test_exclude_include_and_name_metadata(sample_release, tmp_path) -> None:
 
 
 def _one_line_error(result, *fragments: str) -> None:
-    assert result.returncode != 0
+    assert result.returncode != 0, "\n".join(seen)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
@@ -246,3 +246,36 @@ def test_operators_manifests_are_read_while_other_images_are_still_being_resolve
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_a_refused_blob_upload_stops_the_push_before_the_manifest(sample_release, source_registry,
+                                                                   plain_registries, tmp_path) -> None:
+    """The blobs go up side by side; when the registry refuses one, no manifest is put and the tag does not exist."""
+    from tests.faultproxy import ProxyHandler, start_proxy
+
+    proxy = start_proxy(source_registry.host)
+    seen: list[str] = []
+    refused: list[str] = []
+
+    def refuse_first_upload(handler: ProxyHandler) -> bool:
+        seen.append(f"{handler.command} {handler.path.split('?', 1)[0]}")
+        if handler.command == "PUT" and "/blobs/uploads/" in handler.path and not refused:
+            handler.read_body()
+            refused.append(handler.path)
+            handler.answer(403, b'{"errors":[{"code":"DENIED","message":"quota"}]}', {"Content-Type": "application/json"})
+            return True
+        return False
+
+    proxy.hooks.append(refuse_first_upload)
+    repository = f"okd/refused-{tmp_path.name.lower()}"  # a new repository: none of the blobs is there yet
+    try:
+        result = run_cli("new", "--insecure", "-f", str(sample_release.stream_file), "--name", "4.15.1",
+                         "--to-image", f"{proxy.host}/{repository}:4.15.1")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert result.returncode != 0, "\n".join(seen)
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "denied access" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert refused and f"PUT /v2/{repository}/manifests/4.15.1" not in seen
+    assert plain_registries.client(source_registry.host).head_manifest(repository, "4.15.1") is None
