@@ -130,7 +130,7 @@ def test_exclude_include_and_name_metadata(sample_release, tmp_path) -> None:
 
 
 def _one_line_error(result, *fragments: str) -> None:
-    assert result.returncode != 0, "\n".join(seen)
+    assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
