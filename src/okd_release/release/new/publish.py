@@ -132,7 +132,7 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
     base = _base(registries, plan)
     assembled = _assemble(plan, base, work)
     manifest = assembled.manifest
-    uploads: list[Callable[[], None]] = [
+    uploads: list[Callable[[], object]] = [
         lambda: Transfer(retry=registries.options.retry, retries=registries.retries).run([
             ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
                       Endpoint(store, to.repository))]),
