@@ -168,3 +168,12 @@ def timed(fn: Callable[[], object]) -> float:
 
 def ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}x" if reference else "n/a"
+
+
+def paired(series: Series, reference: Series) -> str:
+    """The median over the rounds of each round's ratio (the two ran in the same round, a few seconds apart):
+    load that drifts from round to round falls on both sides of each ratio, where the ratio of the medians
+    takes each side's median from different rounds."""
+    ratios = [mine.seconds / theirs.seconds for mine, theirs in zip(series.runs, reference.runs, strict=True)
+              if theirs.seconds]
+    return f"{statistics.median(ratios):.3f}x" if ratios else "n/a"

@@ -38,6 +38,7 @@ from bench.harness import (
     interleaved,
     make_release,
     okd_release,
+    paired,
     ratio,
     run_measured,
     start_registry,
@@ -180,7 +181,8 @@ def table(results: dict[str, Series], tree: str, gigabytes: float, images: int) 
             continue
         peer = f"oc {theirs.seconds:.3f} s, {theirs.cpu:.2f} CPU s" if theirs else "(no OC given)"
         rows.append(f"| `{command}` ({images} images) | {mine.seconds:.3f} s, {mine.cpu:.2f} CPU s | {peer} | "
-                    f"{ratio(mine.seconds, theirs.seconds) if theirs else 'n/a'} | <= 1.0x oc |")
+                    f"{ratio(mine.seconds, theirs.seconds) if theirs else 'n/a'}"
+                    f"{f' (paired {paired(mine, theirs)})' if theirs else ''} | <= 1.0x oc |")
     return "\n".join(rows)
 
 
