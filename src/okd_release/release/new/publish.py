@@ -132,17 +132,15 @@ def push_release(registries: Registries, plan: PlannedRelease, target: str, work
     base = _base(registries, plan)
     assembled = _assemble(plan, base, work)
     manifest = assembled.manifest
-    uploads: list[Callable[[], object]] = [
-        lambda: Transfer(retry=registries.options.retry, retries=registries.retries).run([
-            ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
-                      Endpoint(store, to.repository))]),
-        lambda: push_blob_if_missing(store, to.repository, manifest.layers[-1], _layer_chunks(assembled)),
-        lambda: push_blob_if_missing(store, to.repository, manifest.config, lambda: [assembled.config]),
-    ]
+    blobs = [(manifest.layers[-1], _layer_chunks(assembled)), (manifest.config, lambda: [assembled.config])]
     try:
-        # the base image's blobs, the payload layer and the config go up side by side; the manifest only
-        # once every one of them is in
-        with Parallel(lambda upload: upload(), uploads, len(uploads), "pushing the release") as outcomes:
+        # the payload layer and the config go up on threads while the base image's blobs are copied here (where
+        # an interrupt stops the copy); the manifest only once every one of them is in
+        with Parallel(lambda blob: push_blob_if_missing(store, to.repository, *blob), blobs, len(blobs),
+                      "pushing the payload") as outcomes:
+            Transfer(retry=registries.options.retry, retries=registries.retries).run([
+                ImageCopy("base image", Endpoint(base.store, base.reference.repository), base.image.digest,
+                          Endpoint(store, to.repository))])
             for outcome in outcomes:
                 outcome.result()
         put_manifest(store, to.repository, to.tag if _names_tag(target) else plan.payload.version, manifest.raw)
