@@ -18,7 +18,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import VERSION, Measured, interleaved, make_release, okd_release, ratio, run_measured
+from bench.harness import (
+    VERSION,
+    Measured,
+    interleaved,
+    make_release,
+    okd_release,
+    paired,
+    ratio,
+    run_measured,
+)
 from okd_release.testing import localregistry
 from tests.certs import make_ca_and_server
 
@@ -84,7 +93,7 @@ def main() -> None:
         for peer in ("before", "oc"):
             if (theirs := results.get(f"{peer} {case}")) is not None:
                 line.append(f"{peer} {theirs.seconds:.3f} s, {theirs.cpu:.3f} CPU s ({theirs.spread()}): "
-                            f"{ratio(ours_.seconds, theirs.seconds)}")
+                            f"{ratio(ours_.seconds, theirs.seconds)} (paired {paired(ours_, theirs)})")
         print("; ".join(line))
 
 if __name__ == "__main__":
