@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from unittest import mock
 
 import pytest
 from hypothesis import example, given, settings
@@ -340,6 +341,16 @@ def test_rewrites_give_the_whole_alternations_result(pieces: list[str], chosen: 
     text = "".join(pieces).encode()
     mappings = {source: f"r.example/c@sha256:{n:02x}" for n, source in enumerate(sorted(chosen))}
     images = {f"t{n}": ImageReference(source, target) for n, (source, target) in enumerate(mappings.items())}
-    image_whole = _whole_alternation(mappings, (rewrite._BEFORE, rewrite._LOCATOR + rewrite._AFTER), 4)
-    assert image_mapper(images)(text) == image_whole(text)
+    image_whole = _whole_alternation(mappings, (rewrite._BEFORE, rewrite._LOCATOR + rewrite._AFTER), 4)(text)
+    assert image_mapper(images)(text) == image_whole
+    with mock.patch.object(rewrite, "SCAN_LIMIT", 1):  # the compiled alternation, for a text with many occurrences
+        assert image_mapper(images)(text) == image_whole
     assert exact_mapper(mappings)(text) == _whole_alternation(mappings, (rb"\b", rb"\b"), 1)(text)
+
+
+def test_a_source_repeated_all_over_a_large_manifest_is_rewritten_in_bounded_time_and_memory() -> None:
+    """Half a million occurrences (an untrusted operator's source `a` in 1 MB of `a a a ...`): past SCAN_LIMIT
+    the text goes to the compiled alternation rather than being tried occurrence by occurrence."""
+    text = b"a " * (1 << 19)
+    rewritten = image_mapper({"t": ImageReference("a", "r.example/c@sha256:00")})(text)
+    assert rewritten == b"r.example/c@sha256:00 a " * (1 << 18)  # a match consumes the space after it

@@ -8,8 +8,9 @@ between replaces only the first `a`.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from msgspec import Struct
 
@@ -78,40 +79,68 @@ def image_mapper(images: Mapping[str, ImageReference]) -> Rewrite:
                                f'(for "{by_source[reference.source]}" and "{name}")')
         by_source[reference.source] = name
     targets = {source.encode(): images[name].target.encode() for source, name in by_source.items()}
-    ordered = sorted(targets, key=lambda s: (-len(s), s))
-    return lambda data: _replace_images(data, ordered, targets)
+    sources = sorted(targets, key=lambda s: (-len(s), s))
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        return match.group(1) + targets[match.group(2)] + match.group(4)
+
+    compiled = _substitution(sources, lambda alternatives: _BEFORE + b"(" + alternatives + b")" + _LOCATOR + _AFTER,
+                             replace)
+    return lambda data: _replace_images(data, sources, targets, compiled)
 
 
-def _replace_images(data: bytes, sources: list[bytes], targets: Mapping[bytes, bytes]) -> bytes:
-    """`re.sub` of oc's pattern `(\\W|^)(source|...)` + locator + after, done without compiling the alternation
-    (for an operator naming 140 images, compiling it was most of the time `new` spent on the manifests).
+SCAN_LIMIT = 4096
+"""Occurrences of sources `_replace_images` tries one by one in Python; a text with more (a source that is a
+word repeated all over a large file) goes to the compiled alternation, which is faster there."""
 
-    The regular expression tries a match at each position in turn, the non-word character before the start
-    of the text; at each, the sources in `sources`' order (longest first), each followed by the rest of the
-    pattern with its backtracking. A source can only match where it occurs, so only those places are tried:
-    the occurrences of each source give the starts, and the attempts are made in the order the expression
-    would make them, each resuming after the previous match as `re.sub` does."""
-    starts: dict[int, list[bytes]] = {}
-    for source in sources:  # in pattern order, so each start's list is too
-        at = data.find(source)
-        while at >= 0:
-            starts.setdefault(at, []).append(source)
-            at = data.find(source, at + 1)
-    if not starts:
+
+def _replace_images(data: bytes, sources: list[bytes], targets: Mapping[bytes, bytes], compiled: Rewrite) -> bytes:
+    """`compiled(data)`, oc's pattern `(\\W|^)(source|...)` + locator + after, without compiling the
+    alternation: for an operator naming 140 images, compiling it was most of the time `new` spent on the
+    manifests, which contain a few of them each.
+
+    The expression tries a match at each position in turn: a non-word character then a source, or (tried
+    second) the start of the text then a source; at each, the sources in `sources`' order (longest first),
+    each followed by the rest of the pattern with its backtracking. A source can only match where it occurs,
+    so only those places are tried, in that order, each at or after the end of the previous match as `re.sub`
+    resumes. The next occurrence of each source waits in a heap: memory is the number of sources, whatever
+    the number of occurrences."""
+    upcoming = [(at, order) for order, source in enumerate(sources) if (at := data.find(source)) >= 0]
+    if not upcoming:
         return data
-    # (match start, which branch of (\W|^): the non-word character is tried before ^, source start)
-    attempts = sorted([(j - 1, 0, j) for j in starts if j and _NON_WORD[data[j - 1]]] + ([(0, 1, 0)] if 0 in starts else []))
+    heapq.heapify(upcoming)
     pieces: list[bytes] = []
-    done = 0  # where the previous match ended: the next one starts here or later
-    for begin, _, start in attempts:
-        if begin < done:
-            continue
-        for source in starts[start]:
+    done = 0  # where the previous match ended: the next match's non-word character is here or later
+    budget = SCAN_LIMIT
+
+    def attempt(start: int, candidates: Iterable[bytes]) -> None:
+        nonlocal done
+        for source in candidates:
             rest = _SOURCE_END.match(data, start + len(source))
             if rest is not None:
-                pieces += [data[done:start], targets[source], rest.group(2)]
+                pieces.extend((data[done:start], targets[source], rest.group(2)))
                 done = rest.end()
-                break
+                return
+
+    while upcoming:
+        budget -= 1
+        if budget < 0:
+            return compiled(data)
+        start = upcoming[0][0]
+        orders = []
+        while upcoming and upcoming[0][0] == start:
+            orders.append(heapq.heappop(upcoming)[1])  # in pattern order: the heap orders ties by it
+        if start == 0:
+            if _NON_WORD[data[0]]:  # at 0 the expression tries a non-word character and a source at 1 first
+                attempt(1, (source for source in sources if data.startswith(source, 1)))
+            if done == 0:
+                attempt(0, (sources[order] for order in orders))
+        elif start - 1 >= done and _NON_WORD[data[start - 1]]:
+            attempt(start, (sources[order] for order in orders))
+        for order in orders:
+            at = data.find(sources[order], max(start, done) + 1)
+            if at >= 0:
+                heapq.heappush(upcoming, (at, order))
     return b"".join(pieces) + data[done:] if pieces else data
 
 
