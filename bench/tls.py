@@ -18,16 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import (
-    VERSION,
-    Measured,
-    interleaved,
-    make_release,
-    okd_release,
-    paired,
-    ratio,
-    run_measured,
-)
+from bench.harness import VERSION, Measured, interleaved, make_release, okd_release, paired, ratio, run_measured
 from okd_release.testing import localregistry
 from tests.certs import make_ca_and_server
 
