@@ -40,26 +40,27 @@ class ImageReference(Struct, frozen=True):
     target: str
 
 
-def _alternatives(sources: Sequence[bytes]) -> bytes:
+def _longest_first(sources: Iterable[bytes]) -> list[bytes]:
     # oc joins them in Go map order (random); longest first makes the choice between a source and a longer
     # one it prefixes (`repo` and `repo:tag`) deterministic: the more specific wins.
-    return b"|".join(re.escape(s) for s in sorted(sources, key=lambda s: (-len(s), s)))
+    return sorted(sources, key=lambda s: (-len(s), s))
 
 
 def _substitution(sources: Sequence[bytes], pattern: Callable[[bytes], bytes],
                   replace: Callable[[re.Match[bytes]], bytes]) -> Rewrite:
     """A rewrite that replaces matches of `pattern(alternatives)`, whose only variable part is the
-    alternation of `sources`; each text is matched against the sources it contains.
+    alternation of `sources` (`_longest_first`); each text is matched against the sources it contains.
 
     A source the text does not contain can match nowhere in it, so leaving it out of the alternation changes
     no match, and the order of the others is kept: the result is the whole pattern's; `re` keeps the
     patterns compiled for the sets met."""
+    ordered = _longest_first(sources)
 
     def rewrite(data: bytes) -> bytes:
-        present = [source for source in sources if source in data]
+        present = [source for source in ordered if source in data]
         if not present:
             return data
-        return re.compile(pattern(_alternatives(present))).sub(replace, data)
+        return re.compile(pattern(b"|".join(map(re.escape, present)))).sub(replace, data)
 
     return rewrite
 
@@ -79,7 +80,7 @@ def image_mapper(images: Mapping[str, ImageReference]) -> Rewrite:
                                f'(for "{by_source[reference.source]}" and "{name}")')
         by_source[reference.source] = name
     targets = {source.encode(): images[name].target.encode() for source, name in by_source.items()}
-    sources = sorted(targets, key=lambda s: (-len(s), s))
+    sources = _longest_first(targets)
 
     def replace(match: re.Match[bytes]) -> bytes:
         return match.group(1) + targets[match.group(2)] + match.group(4)
