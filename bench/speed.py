@@ -5,7 +5,9 @@
   registry.
 - re-mirror into a complete target: okd-release mirror against `skopeo sync` (and oc), each into a target
   it completed itself before the rounds.
-- small commands: info, info --commits, extract --command oc, new -f, against oc (when OC is set).
+- small commands: info, info --commits, extract --command oc, new -f, against oc (when OC is set); new -f also
+  against its read limit (bench/readlimit.py: the requests building a release must make, http.client,
+  threads, no project code).
 - start-up: what `okd-release info` imports (python -X importtime), see bench/startup.py.
 
 Rounds are interleaved (each contender once per round, the order rotated), and medians compared; the
@@ -46,6 +48,8 @@ from bench.harness import (
 from okd_release.testing.localregistry import LocalRegistry
 
 COPY_LIMIT = str(Path(__file__).with_name("copylimit.py"))
+READ_LIMIT = str(Path(__file__).with_name("readlimit.py"))
+NEW_WORKERS = 8  # okd-release new resolves images on 8 threads; the read limit gets as many
 CASES = ("fresh", "remirror", "commands")
 
 
@@ -139,7 +143,11 @@ class Bench:
                                               "--to-image", f"{host}/bench/new:ours-{next(serial)}", src=src)[0],
             }
 
-        contenders: dict[str, Callable[[], Measured]] = {}
+        contenders: dict[str, Callable[[], Measured]] = {
+            "new -f read limit": lambda: run_measured([sys.executable, READ_LIMIT, host, str(self.release.stream),
+                                                       f"bench/new:limit-{next(serial)}",
+                                                       "--workers", str(NEW_WORKERS)])[0],
+        }
         for tree, src in self.trees.items():
             contenders |= {f"{tree} {k}": v for k, v in ours(src).items()}
         if self.oc:
@@ -183,6 +191,13 @@ def table(results: dict[str, Series], tree: str, gigabytes: float, images: int) 
         rows.append(f"| `{command}` ({images} images) | {mine.seconds:.3f} s, {mine.cpu:.2f} CPU s | {peer} | "
                     f"{ratio(mine.seconds, theirs.seconds) if theirs else 'n/a'}"
                     f"{f' (paired {paired(mine, theirs)})' if theirs else ''} | <= 1.0x oc |")
+    mine, limit = results.get(f"{tree} new -f"), results.get("new -f read limit")
+    if mine and limit:
+        theirs = results.get("oc new -f")
+        oc_part = f"; oc {ratio(theirs.seconds, limit.seconds)} (paired {paired(theirs, limit)})" if theirs else ""
+        rows.append(f"| `new -f` vs its read limit | {mine.seconds:.3f} s, {mine.cpu:.2f} CPU s | read limit "
+                    f"{limit.seconds:.3f} s, {limit.cpu:.2f} CPU s | {ratio(mine.seconds, limit.seconds)} "
+                    f"(paired {paired(mine, limit)}){oc_part} | |")
     return "\n".join(rows)
 
 
