@@ -51,6 +51,8 @@ COPY_LIMIT = str(Path(__file__).with_name("copylimit.py"))
 READ_LIMIT = str(Path(__file__).with_name("readlimit.py"))
 NEW_WORKERS = 8  # okd-release new resolves images on 8 threads; the read limit gets as many
 CASES = ("fresh", "remirror", "commands")
+COMMANDS = {"info": "info", "commits": "info --commits", "extract": "extract --command", "new": "new -f"}
+"""The small commands `--commands` chooses from: its name for each, and the case's."""
 
 
 class Bench:
@@ -126,7 +128,7 @@ class Bench:
         finally:
             complete.remove()
 
-    def small_commands(self, rounds: int) -> dict[str, Series]:
+    def small_commands(self, rounds: int, chosen: tuple[str, ...] = tuple(COMMANDS.values())) -> dict[str, Series]:
         pullspec, host = self.release.pullspec, self.source.host
         serial = iter(range(1_000_000))
 
@@ -147,7 +149,7 @@ class Bench:
             "new -f read limit": lambda: run_measured([sys.executable, READ_LIMIT, host, str(self.release.stream),
                                                        f"bench/new:limit-{next(serial)}",
                                                        "--workers", str(NEW_WORKERS)])[0],
-        }
+        } if "new -f" in chosen else {}
         for tree, src in self.trees.items():
             contenders |= {f"{tree} {k}": v for k, v in ours(src).items()}
         if self.oc:
@@ -161,7 +163,8 @@ class Bench:
                                                    "--name", VERSION, "--to-image",
                                                    f"{host}/bench/new:oc-{next(serial)}"])[0],
             }
-        return interleaved(contenders, rounds)
+        return interleaved({name: run for name, run in contenders.items()
+                            if name == "new -f read limit" or name.split(" ", 1)[1] in chosen}, rounds)
 
 
 def table(results: dict[str, Series], tree: str, gigabytes: float, images: int) -> str:
@@ -214,6 +217,8 @@ def main() -> None:
     parser.add_argument("--command-rounds", type=int, default=5, help="rounds of the small commands")
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES), help="which cases to measure")
+    parser.add_argument("--commands", nargs="+", choices=list(COMMANDS), default=list(COMMANDS),
+                        help="which small commands to measure (the commands case)")
     arguments = parser.parse_args()
     oc = os.environ.get("OC")
     source = start_registry("source")
@@ -229,7 +234,7 @@ def main() -> None:
         if "remirror" in arguments.cases:
             results |= bench.re_mirror(arguments.rounds)
         if "commands" in arguments.cases:
-            results |= bench.small_commands(arguments.command_rounds)
+            results |= bench.small_commands(arguments.command_rounds, tuple(COMMANDS[c] for c in arguments.commands))
         size = sum(int(line.split()[0]) for line in [os.popen(f"du -sb {source.storage}").read()])  # noqa: S605
         for tree in reversed(bench.trees):
             print(table(results, tree, size / 1e9, len(release.images)), end="\n\n")
