@@ -20,7 +20,9 @@ import queue
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 READ = 1 << 20
 ACCEPT = ", ".join([
@@ -54,10 +56,10 @@ def request(host: str, method: str, path: str, body: object = None, headers: dic
     return response
 
 
-def blobs_of(manifest: dict[str, object]) -> list[tuple[str, int]]:
+def blobs_of(manifest: dict[str, Any]) -> list[tuple[str, int]]:
     config = manifest.get("config")
     layers = manifest.get("layers") or []
-    return [(d["digest"], d["size"]) for d in ([config] if config else []) + list(layers)]  # type: ignore[index,operator]
+    return [(d["digest"], d["size"]) for d in ([config] if config else []) + list(layers)]
 
 
 def copy_blob(source: str, target: str, repository: str, target_repository: str, digest: str, size: int) -> None:
@@ -67,7 +69,7 @@ def copy_blob(source: str, target: str, repository: str, target_repository: str,
     query = (location.query + "&" if location.query else "") + urllib.parse.urlencode({"digest": digest})
     upstream = request(source, "GET", f"/v2/{repository}/blobs/{digest}")
 
-    def body():  # http.client sends an iterable body chunk by chunk, with our Content-Length
+    def body() -> Iterator[bytes]:  # http.client sends an iterable body chunk by chunk, with our Content-Length
         while chunk := upstream.read(READ):
             yield chunk
 

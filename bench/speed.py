@@ -117,8 +117,8 @@ class Bench:
     def re_mirror(self, rounds: int) -> dict[str, Series]:
         complete = start_registry("complete")
         try:
-            contenders = {f"{tree} re-mirror": functools.partial(self.ours_mirror, complete.host, tree)
-                          for tree in self.trees}
+            contenders: dict[str, Callable[[], Measured]] = {
+                f"{tree} re-mirror": functools.partial(self.ours_mirror, complete.host, tree) for tree in self.trees}
             contenders["skopeo sync re-mirror"] = lambda: self.skopeo_sync(complete.host)
             if self.oc:
                 contenders["oc re-mirror"] = lambda: self.oc_mirror(complete.host)
