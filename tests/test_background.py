@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 
 import pytest
 
+from okd_release import background
 from okd_release.background import Parallel
 from okd_release.errors import NotFound
 from tests.occupancy import Occupancy
@@ -58,3 +60,43 @@ def test_leaving_parallel_early_starts_no_further_item() -> None:
         for outcome in outcomes:
             outcome.result()
     assert len(started) < 10  # the two running when the caller left, and perhaps a few more; not all 100
+
+
+class CountedCondition(threading.Condition):
+    """A Condition that counts its waits: how often the caller was woken and went back to waiting."""
+
+    waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        CountedCondition.waits += 1
+        return super().wait(timeout)
+
+
+def test_the_caller_waiting_for_an_item_is_woken_by_that_item_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # only the Parallel's own condition counts (Events and Threads make conditions of their own)
+    monkeypatch.setattr(background, "threading", types.SimpleNamespace(Condition=CountedCondition, Thread=threading.Thread))
+    CountedCondition.waits = 0
+    caller_waits, others_done, lock = threading.Event(), threading.Event(), threading.Lock()
+    done: list[int] = []
+
+    def work(n: int) -> int:
+        if n == 0:
+            assert others_done.wait(5)  # the first item ends last, after every other
+        else:
+            assert caller_waits.wait(5)
+            with lock:
+                done.append(n)
+                if len(done) == 7:
+                    others_done.set()
+        return n
+
+    with Parallel(work, list(range(8)), workers=8) as outcomes:
+        original = CountedCondition.wait
+
+        def first_wait(self: CountedCondition, timeout: float | None = None) -> bool:
+            caller_waits.set()  # the others end while the caller waits for the first
+            return original(self, timeout)
+
+        monkeypatch.setattr(CountedCondition, "wait", first_wait)
+        assert [o.result() for o in outcomes] == list(range(8))
+    assert CountedCondition.waits == 1  # seven ends of other items did not wake it

@@ -42,6 +42,7 @@ class Parallel(Generic[T, R]):
         self._items = items
         self._outcomes: list[Outcome[R] | None] = [None] * len(items)
         self._next = 0
+        self._awaited = -1  # the item whose outcome the caller is waiting for: only its end wakes the caller
         self._stopped = False
         self._changed = threading.Condition()
         self._threads = [threading.Thread(target=self._run, name=f"{name} {n}", daemon=True)
@@ -62,13 +63,16 @@ class Parallel(Generic[T, R]):
                 outcome = Outcome(None, error)
             with self._changed:
                 self._outcomes[index] = outcome
-                self._changed.notify_all()
+                if index == self._awaited:  # any other item's end would wake the caller only to wait again
+                    self._changed.notify_all()
 
     def __iter__(self) -> Iterator[Outcome[R]]:
         for index in range(len(self._items)):
             with self._changed:
+                self._awaited = index
                 while (outcome := self._outcomes[index]) is None:
                     self._changed.wait()
+                self._awaited = -1
                 self._outcomes[index] = None  # handed over: not held for the rest of the run
             yield outcome
 
