@@ -51,7 +51,7 @@ class Duration(declare.ParamType):
 def registry_options(command: F) -> F:
     """-a/--registry-config, --insecure, --certificate-authority, --retries, --request-timeout, --loglevel."""
     defaults = RegistryOptions()
-    decorators = [
+    return declare.options(
         declare.option("-a", "--registry-config", "registry_config", type=declare.Path(dir_okay=False),
                        help="Pull secret / docker config JSON with registry credentials."),
         declare.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS."),
@@ -65,10 +65,7 @@ def registry_options(command: F) -> F:
                             "blob download is not bounded by it but retried when it stalls "
                             f"[default: {defaults.request_deadline:g}s]."),
         declare.option("--loglevel", type=declare.IntRange(0, 10), default=0, help="Log verbosity (0-10)."),
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
+    )(command)
 
 
 def make_registries(registry_config: str | None, insecure: bool, ca_file: str | None, loglevel: int = 0,
@@ -87,17 +84,14 @@ def make_registries(registry_config: str | None, insecure: bool, ca_file: str | 
 
 def mirror_config_options(command: F) -> F:
     """oc's --icsp-file and --idms-file: read images by digest from the mirrors a file names, then the source."""
-    decorators = [
+    return declare.options(
         declare.option("--icsp-file", type=declare.Path(dir_okay=False), expose_value=False,
                        help="Path to an ImageContentSourcePolicy file: images referenced by digest are read from the "
                             "mirrors it names first, then from their source (deprecated in oc: use --idms-file)."),
         declare.option("--idms-file", type=declare.Path(dir_okay=False), expose_value=False,
                        help="Path to an ImageDigestMirrorSet file (several documents allowed): images referenced by "
                             "digest are read from the mirrors it names first, then from their source."),
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
+    )(command)
 
 
 def _session(options: RegistryOptions) -> Registries:

@@ -216,3 +216,15 @@ def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
 
 def argument(*decls: str, **attrs: Any) -> Callable[[F], F]:
     return _adding(Argument(decls, attrs))
+
+
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several `option`/`argument` decorators as one, declaring their parameters in the order given (as if
+    written one above the other): for a set of options that several commands share."""
+
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply

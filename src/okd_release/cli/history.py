@@ -33,7 +33,7 @@ def info_history_options(command: F) -> F:
 
         return info_history(**kwargs, **wanted)
 
-    decorators = [
+    return declare.options(  # type: ignore[return-value]  # functools.wraps makes its own type
         declare.option("--changelog", type=declare.Path(file_okay=False),
                        help="Print the pull requests merged between the two releases (Markdown, or -o json), from git "
                             "clones of their sources in this directory (cloned or fetched as needed; needs git)."),
@@ -54,11 +54,7 @@ def info_history_options(command: F) -> F:
                             "rebuilt, moved, added, removed; with --changelog DIR, the commits, pull requests and bugs "
                             "of its code (from the clones in DIR); with --rpmdb-cache DIR, the RPM packages added, "
                             "removed and changed in the OS image (-o json for the same as data)."),
-    ]
-    result: Any = wrapper
-    for decorator in reversed(decorators):
-        result = decorator(result)
-    return result  # type: ignore[no-any-return]
+    )(wrapper)
 
 
 # -- extract -----------------------------------------------------------------------------------------
@@ -76,17 +72,14 @@ def extract_git_options(command: F) -> F:
 
         return extract_git(git=git, output=output, **kwargs)
 
-    result: Any = wrapper
-    for decorator in reversed([
+    return declare.options(  # type: ignore[return-value]  # functools.wraps makes its own type
         declare.option("--git", type=declare.Path(file_okay=False),
                        help="Clone the source of every image into DIR/<host>/<path> and check out the release's commit "
                             "(one clone per repository; an existing clone is reused and fetched only when it lacks a "
                             "commit; needs git)."),
         declare.option("-o", "--output", type=declare.Choice(["commit"]),
                        help="With --git, print '<clone directory> <commit>' per repository instead of checking out."),
-    ]):
-        result = decorator(result)
-    return result  # type: ignore[no-any-return]
+    )(wrapper)
 
 
 @handle_errors
