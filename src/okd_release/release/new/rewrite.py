@@ -46,15 +46,15 @@ def _longest_first(sources: Iterable[bytes]) -> list[bytes]:
     return sorted(sources, key=lambda s: (-len(s), s))
 
 
-def _substitution(sources: Sequence[bytes], pattern: Callable[[bytes], bytes],
+def _substitution(ordered: Sequence[bytes], pattern: Callable[[bytes], bytes],
                   replace: Callable[[re.Match[bytes]], bytes]) -> Rewrite:
     """A rewrite that replaces matches of `pattern(alternatives)`, whose only variable part is the
-    alternation of `sources` (`_longest_first`); each text is matched against the sources it contains.
+    alternation of the sources `ordered` (by `_longest_first`); each text is matched against the sources it
+    contains.
 
     A source the text does not contain can match nowhere in it, so leaving it out of the alternation changes
     no match, and the order of the others is kept: the result is the whole pattern's; `re` keeps the
     patterns compiled for the sets met."""
-    ordered = _longest_first(sources)
 
     def rewrite(data: bytes) -> bytes:
         present = [source for source in ordered if source in data]
@@ -152,7 +152,7 @@ def exact_mapper(mappings: Mapping[str, str]) -> Rewrite:
     replaced again, or not, by chance).
     """
     targets = {source.encode(): target.encode() for source, target in mappings.items()}
-    return _substitution(list(targets), lambda alternatives: rb"\b(" + alternatives + rb")\b",
+    return _substitution(_longest_first(targets), lambda alternatives: rb"\b(" + alternatives + rb")\b",
                          lambda match: targets[match.group(1)])
 
 
