@@ -5,6 +5,7 @@ The expected names, order and bytes are what /tmp/oc (`oc adm release new`) wrot
 from __future__ import annotations
 
 import json
+import random
 import tarfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from okd_release.errors import PayloadError
 from okd_release.image.build import image_config, push_image
 from okd_release.image.layer import LayerEntry, build_layer
 from okd_release.registry import Registries
+from okd_release.release.new.documents import first_document, is_text, text_fields
 from okd_release.release.new.operators import ManifestNames, check_manifest, gather_manifests
 from okd_release.release.payload.components import ComponentImage, resolve
 from okd_release.release.payload.model import ImageTag
@@ -178,6 +180,10 @@ def test_a_manifest_name_that_cannot_be_a_file_name_is_refused(name: str) -> Non
     (b"apiVersion: v1\nkind: ''\n", "'kind' and 'apiVersion'"),
     (b'{"kind": "A", "apiVersion": }', "'kind' and 'apiVersion'"),  # YAML reads it: apiVersion is null
     (b"kind: [unclosed\n  : :\n", "is not valid YAML/JSON"),
+    (b"apiVersion: v1\nkind: A\nreplicas: !!int many\n", "is not valid YAML/JSON (a value does not match its tag"),
+    (b"apiVersion: v1\nkind: A\nready: !!bool maybe\n", "is not valid YAML/JSON (a value does not match its tag"),
+    (b"apiVersion: v1\nkind: A\n? [a, b]\n: list as a key\n", "is not valid YAML/JSON (found unhashable key"),
+    (b"apiVersion: v1\nkind: A\nx: *nowhere\n", "is not valid YAML/JSON (found undefined alias"),
 ])
 def test_manifest_check_refuses_what_oc_refuses(data: bytes, error: str) -> None:
     with pytest.raises(PayloadError) as raised:
@@ -189,11 +195,99 @@ def test_manifest_check_refuses_what_oc_refuses(data: bytes, error: str) -> None
 @pytest.mark.parametrize(("filename", "data"), [
     ("a.yaml", b"apiVersion: v1\nkind: ConfigMap\n"),  # no metadata.name: oc does not ask for one
     ("a.yaml", b"apiVersion: v1\nkind: 2024-01-01\n"),  # oc's YAML keeps a timestamp-like scalar a string
+    ("a.yaml", b"apiVersion: v1\nkind: A\nnot-a-date: 2024-13-45\n"),  # ... and one that is no time at all
+    ("a.yaml", b"base: &b {kind: A, apiVersion: v1}\n<<: *b\n"),  # a merge key brings both
+    ("a.yaml", b"apiVersion: v1\nkind: =\n"),  # YAML 1.1's `value`: yaml.v2 reads a string
     ("a.yml", MULTI), ("a.json", b'{"apiVersion": "v1", "kind": "List"}'),
     ("a.YAML", b"- not checked\n"), ("notes.txt", b"kind: [\n"), ("README", b""),
 ])
 def test_manifest_check_passes_what_oc_passes(filename: str, data: bytes) -> None:
     check_manifest("op", filename, data)
+
+
+# Documents at the edges of what the check decides from the parser's events alone, and of what only building
+# the document decides; with the mutations of a manifest below, both ways must reach the same verdict.
+EDGE_DOCUMENTS = [
+    b"", b"\n", b"---\n", b"--- |\n  text\n", b"null\n", b"5\n", b"[]\n", b"{}\n", b"- a\n",
+    b"kind: A\napiVersion: v1\n", b'{"kind": "A", "apiVersion": "v1"}', b"kind: 'A'\napiVersion: \"v1\"\n",
+    b"kind: |\n  A\napiVersion: >\n  v1\n", b"kind: ''\napiVersion: v1\n", b"kind:\napiVersion: v1\n",
+    b"kind: ~\napiVersion: v1\n", b"kind: true\napiVersion: v1\n", b"kind: 0x1F\napiVersion: v1\n",
+    b"kind: 1.5e3\napiVersion: v1\n", b"kind: [A]\napiVersion: v1\n", b"kind: {a: b}\napiVersion: v1\n",
+    b"kind: A\napiVersion: v1\nkind: ''\n", b"kind: ''\napiVersion: v1\nkind: A\n",
+    b"kind: 2001-12-14t21:59:43.10-05:00\napiVersion: v1\n", b"kind: 2024-99-99\napiVersion: v1\n",
+    b"kind: !!str 5\napiVersion: v1\n", b"kind: ! x\napiVersion: v1\n", b"kind: !custom x\napiVersion: v1\n",
+    b"kind: &a A\napiVersion: *a\n", b"kind: A\napiVersion: v1\nspec: &s {x: 1}\nother: *s\n",
+    b"x: {kind: A, apiVersion: v1}\n", b"kind: A\napiVersion: v1\nnested: {kind: '', list: [1, {a: [b]}]}\n",
+    b"? kind\n: A\n? apiVersion\n: v1\n", b"? {a: 1}\n: b\nkind: A\napiVersion: v1\n",
+    b"kind: A\napiVersion: v1\nlist:\n- ? [x]\n  : y\n", b"kind: A\napiVersion: v1\n<<: {z: 1}\n",
+    b"kind: A\napiVersion: v1\nv: =\n",
+    b"kind: =\napiVersion: v1\n", b"= : x\nkind: A\napiVersion: v1\n", b"kind: A\napiVersion: v1\n---\n- [unclosed\n",
+    b"kind: A\napiVersion: v1\n...\n--- {\n", b"kind: A\n\tapiVersion: v1\n", b"kind: A\napiVersion: v1\nx: \x7f\n",
+    b"\xef\xbb\xbfkind: A\napiVersion: v1\n", b"kind: A\napiVersion: v1\nx: \xff\n", b"%YAML 1.1\n---\nkind: A\napiVersion: v1\n",
+    b"%TAG !e! tag:example.com,2000:\n---\nkind: !e!x A\napiVersion: v1\n", b"[" * 1100 + b"]" * 1100,
+    b"kind: A\napiVersion: v1\nx: " + b"[" * 1100 + b"]" * 1100 + b"\n",
+]
+MUTATED = b"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "op"
+  annotations: {a: 'b', c: 2024-01-01}
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: op
+        image: quay.io/x/op:latest
+        args: [--v=2, "--x"]
+        env:
+        - {name: A, value: "1"}
+"""
+
+
+def _verdict_building(data: bytes) -> tuple[str, object]:
+    try:
+        document = first_document(data)
+    except PayloadError as error:
+        return "error", str(error)
+    if not isinstance(document, dict):
+        return "not an object", None
+    return "fields", {name: is_text(document.get(name)) for name in ("kind", "apiVersion")}
+
+
+def _mutations(count: int) -> list[bytes]:
+    rng = random.Random("manifest-check-mutations")
+    pieces = [b":", b"-", b" ", b"\n", b"'", b'"', b"{", b"}", b"[", b"]", b"&a ", b"*a", b"!!str ", b"? ", b"#", b"<<",
+              b"=", b"\t", b"kind: ", b"apiVersion: v1\n", b"2024-13-01", b"|", b">", b"---\n", b"~", b"true"]
+    out = []
+    for _ in range(count):
+        data = bytearray(MUTATED)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data) + 1)
+            if rng.random() < 0.3:
+                del data[at:at + rng.randint(1, 4)]
+            else:
+                data[at:at] = rng.choice(pieces)
+        out.append(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("data", EDGE_DOCUMENTS + _mutations(400))
+def test_the_check_from_events_reaches_the_verdict_of_building_the_document(data: bytes) -> None:
+    expected = _verdict_building(data)
+    try:
+        fields = text_fields(data, ("kind", "apiVersion"))
+    except PayloadError as error:
+        assert expected == ("error", str(error))
+        return
+    if fields is not None:
+        assert expected == ("fields", fields)
+
+
+def test_the_check_decides_a_plain_manifest_from_its_events() -> None:
+    assert text_fields(MUTATED, ("kind", "apiVersion")) == {"kind": True, "apiVersion": True}
+    assert text_fields(b"kind: ''\napiVersion: v1\n", ("kind", "apiVersion")) == {"kind": False, "apiVersion": True}
+    assert text_fields(b"- a\n", ("kind",)) is None  # not an object: building it names what it is
 
 
 def _gather_one(registries: Registries, host: str, tmp_path: Path, files: dict[str, bytes],

@@ -16,7 +16,7 @@ from okd_release.background import Parallel
 from okd_release.content import Descriptor
 from okd_release.errors import DigestMismatch, PayloadError
 from okd_release.image.layer import read_files
-from okd_release.release.new.documents import first_document, is_text
+from okd_release.release.new.documents import first_document, is_text, text_fields
 from okd_release.release.new.rewrite import Rewrite, version_mapper
 from okd_release.release.new.transforms import LocalTag, load_transforms, parse_operator_references
 from okd_release.release.payload.components import ComponentImage
@@ -24,6 +24,8 @@ from okd_release.release.payload.model import ANNOTATION_OVERRIDE, IMAGE_REFEREN
 
 CHECKED_SUFFIXES = (".json", ".yml", ".yaml")
 """The files oc's manifest check reads (case-sensitive); any other file is copied unread."""
+_CHECKED_FIELDS = ("kind", "apiVersion")
+"""The fields of a checked file's first document that must be non-empty text."""
 GLOBAL_PREFIX = "0000_"
 """A file named so keeps its name (it takes its place in the global order); others become 0000_50_<tag>_<file>."""
 MAX_NAME = 255
@@ -78,12 +80,15 @@ def check_manifest(operator: str, filename: str, data: bytes) -> None:
         return
     where = f"operator {operator}: manifests/{filename}"
     try:
-        document = first_document(data)
+        fields = text_fields(data, _CHECKED_FIELDS)
+        document = first_document(data) if fields is None else None
     except PayloadError as error:
         raise PayloadError(f"{where} is not valid YAML/JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise PayloadError(f"{where} is not a YAML/JSON object (its first document is {type(document).__name__})")
-    if not is_text(document.get("kind")) or not is_text(document.get("apiVersion")):
+    if fields is None:
+        if not isinstance(document, dict):
+            raise PayloadError(f"{where} is not a YAML/JSON object (its first document is {type(document).__name__})")
+        fields = {name: is_text(document.get(name)) for name in _CHECKED_FIELDS}
+    if not all(fields.values()):
         raise PayloadError(f"{where}: manifests must contain Kubernetes API objects with 'kind' and 'apiVersion' set")
 
 
