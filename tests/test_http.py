@@ -25,7 +25,7 @@ from okd_release.registry.credentials import Credentials, CredentialStore
 from okd_release.registry.http import MAX_REDIRECTS, Client
 from okd_release.registry.options import RetryPolicy
 from okd_release.registry.proxy import ProxySettings
-from okd_release.registry.url import parse_url
+from okd_release.registry.url import InvalidURL, on_base, parse_url
 from tests.certs import make_ca_and_server
 from tests.conftest import run_cli, serving
 from tests.hostileserver import HostileHandler, start_hostile
@@ -128,6 +128,19 @@ def test_a_body_shorter_than_its_content_length_is_a_transient_error(hostile) ->
                                                          r"complete message body \(50 bytes missing\).*gave up after 3"):
             registries.client(server.host).get_manifest("okd/app", "v1")
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:5000", "https://Registry.Example", "https://[::1]:8443"])
+@pytest.mark.parametrize("path", ["/v2/", "/v2/a/b/manifests/latest", "/v2/a/blobs/uploads/?mount=sha256%3Aab&from=c%2Fd",
+                                  "/v2/a/tags/list?n=5&last=x?y", "/v2/a?", "/v2/a#frag", "/v2/a?q#frag"])
+def test_a_path_on_a_registry_base_is_the_url_parse_url_makes(base: str, path: str) -> None:
+    assert on_base(base, path) == parse_url(base + path)
+
+
+@pytest.mark.parametrize("path", ["/v2/a b", "/v2/a?x=1\r\nInjected: yes", "/v2/a?\x7f"])
+def test_a_path_on_a_registry_base_that_no_request_line_can_carry_is_refused(path: str) -> None:
+    with pytest.raises(InvalidURL):
+        on_base("https://registry.example", path)
 
 
 def test_a_proxy_spoken_to_over_tls_is_refused_in_one_line() -> None:

@@ -29,7 +29,7 @@ from okd_release.registry.options import RegistryOptions
 from okd_release.registry.proxy import ProxySettings
 from okd_release.registry.reachability import answered_plain_http, permanent_failure
 from okd_release.registry.retry import RETRY_STATUSES, RetryCounter, as_transient, parse_retry_after, with_retries
-from okd_release.registry.url import URL, InvalidURL, parse_url
+from okd_release.registry.url import URL, InvalidURL, on_base, parse_url
 
 if TYPE_CHECKING:
     import ssl
@@ -176,9 +176,11 @@ class Transport:
     def _send_once(self, method: str, path: str, scope: str, headers: Mapping[str, str] | None, content: Body,
                    params: Mapping[str, str] | None, ok: frozenset[int]) -> Response:
         base, client, auth = self._connect()
-        url = path if path.startswith(("http://", "https://")) else base + path
+        given = path.startswith(("http://", "https://"))  # a URL the registry gave us, else our own checked path
+        url = path if given else base + path
         try:
-            response = self._send_authorised(client, auth, base, method, url, scope, headers, content, params)
+            response = self._send_authorised(client, auth, base, method, url, None if given else path, scope, headers,
+                                             content, params)
         except ConnectError as error:
             if "CERTIFICATE_VERIFY_FAILED" in str(error):
                 raise RegistryError(
@@ -195,16 +197,17 @@ class Transport:
         response.close()
         raise failure
 
-    def _send_authorised(self, client: Client, auth: Authenticator, base: str, method: str, url: str, scope: str,
-                         headers: Mapping[str, str] | None, content: Body,
+    def _send_authorised(self, client: Client, auth: Authenticator, base: str, method: str, url: str,
+                         own_path: str | None, scope: str, headers: Mapping[str, str] | None, content: Body,
                          params: Mapping[str, str] | None) -> Response:
         # Credentials go only to the registry's own origin (scheme, host and port), as on redirects:
         # an upload Location or a next-page Link naming another host, or plain HTTP, is sent none.
-        try:
-            target: URL | str = parse_url(url)  # parsed once, for the origin check and for the request
+        target: URL | str
+        try:  # parsed once, for the origin check and for the request
+            target = parse_url(url) if own_path is None else on_base(base, own_path)
         except InvalidURL:
             target = url  # sent as given, and so refused by the client as any such URL is
-        own = same_origin(target, base)
+        own = (own_path is not None and isinstance(target, URL)) or same_origin(target, base)
         for round_ in range(2):
             request_headers = dict(headers or {})
             authorization = auth.header(scope) if own else None

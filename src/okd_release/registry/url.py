@@ -90,6 +90,20 @@ def same_origin(url: str | URL, base: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _origin(base: str) -> tuple[str, str, int]:
+def _parsed_base(base: str) -> URL:
     """A registry's base URL is asked about on every request: parsed once."""
-    return parse_url(base).origin
+    return parse_url(base)
+
+
+def _origin(base: str) -> tuple[str, str, int]:
+    return _parsed_base(base).origin
+
+
+def on_base(base: str, path: str) -> URL:
+    """`path`, an absolute path with its query, on the registry's `base` URL: `parse_url(base + path)` without
+    parsing the base again (a path with what parse_url refuses or drops is parsed in full, and refused)."""
+    if _UNSENDABLE.search(path) or "#" in path:
+        return parse_url(base + path)
+    parsed = _parsed_base(base)
+    route, _, query = path.partition("?")
+    return URL(parsed.scheme, parsed.host, parsed.port, route, query)
