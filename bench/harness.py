@@ -145,14 +145,29 @@ class Series:
         return f"{self.seconds:.3f}s"
 
 
+def balanced_orders(count: int) -> list[list[int]]:
+    """Orders of `count` contenders in which each follows every other equally often (a Williams design: `count`
+    orders when even, twice that when odd). A contender pays for what the one before it left behind (a
+    1.3 GB fresh mirror leaves the disk busy), so no contender may always follow the same one, as it does
+    when one order is rotated."""
+    first, low, high = [0], 1, count - 1
+    while len(first) < count:
+        first.append(low if len(first) % 2 else high)
+        low, high = (low + 1, high) if len(first) % 2 == 0 else (low, high - 1)
+    orders = [[(index + shift) % count for index in first] for shift in range(count)]
+    return orders + [order[::-1] for order in orders] if count % 2 else orders
+
+
 def interleaved(contenders: dict[str, Callable[[], Measured]], rounds: int) -> dict[str, Series]:
-    """Each contender once per round, in an order rotated every round, so slow drift in the machine's load
-    falls on all of them alike; the medians are compared."""
+    """Each contender once per round, the rounds' orders balanced (`balanced_orders`), so that slow drift in
+    the machine's load, and what one contender leaves for the next, fall on all of them alike; the medians are
+    compared. Before each run the disk is synced (not timed): a run starts with no other run's writes pending."""
     series = {name: Series(name, []) for name in contenders}
     names = list(contenders)
+    orders = balanced_orders(len(names))
     for round_ in range(rounds):
-        order = names[round_ % len(names):] + names[:round_ % len(names)]
-        for name in order:
+        for name in (names[index] for index in orders[round_ % len(orders)]):
+            os.sync()
             measured = contenders[name]()
             series[name].runs.append(measured)
             print(f"  round {round_ + 1}/{rounds} {name:30} {measured.seconds:7.3f}s  cpu {measured.cpu:6.2f}s  "
