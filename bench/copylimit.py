@@ -6,7 +6,10 @@ keep-alive connection to each registry, blobs 1 MiB at a time. No HEAD checks, n
 is left is the network, the registries and the bytes. Standard library only (http.client, threads, json),
 so the benchmark's reference does not move when the project changes.
 
-    python bench/copylimit.py SOURCE_HOST TARGET_HOST/REPOSITORY IMAGES.json [--workers 6]
+With `--verify`, each blob is also hashed (SHA-256) as it streams, and the copy fails unless its digest is the
+one asked for: the least a mirror that checks every blob it reads must do.
+
+    python bench/copylimit.py SOURCE_HOST TARGET_HOST/REPOSITORY IMAGES.json [--workers 6] [--verify]
 
 IMAGES.json: `[[repository, digest, tag], ...]` of the source; the summary is one JSON line on stdout.
 """
@@ -14,6 +17,7 @@ IMAGES.json: `[[repository, digest, tag], ...]` of the source; the summary is on
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import queue
@@ -62,16 +66,23 @@ def blobs_of(manifest: dict[str, Any]) -> list[tuple[str, int]]:
     return [(d["digest"], d["size"]) for d in ([config] if config else []) + list(layers)]
 
 
-def copy_blob(source: str, target: str, repository: str, target_repository: str, digest: str, size: int) -> None:
+def copy_blob(source: str, target: str, repository: str, target_repository: str, digest: str, size: int,
+              verify: bool = False) -> None:
     start = request(target, "POST", f"/v2/{target_repository}/blobs/uploads/", ok=(202,))
     start.read()
     location = urllib.parse.urlsplit(start.headers["Location"])
     query = (location.query + "&" if location.query else "") + urllib.parse.urlencode({"digest": digest})
     upstream = request(source, "GET", f"/v2/{repository}/blobs/{digest}")
 
+    hashed = hashlib.sha256()
+
     def body() -> Iterator[bytes]:  # http.client sends an iterable body chunk by chunk, with our Content-Length
         while chunk := upstream.read(READ):
+            if verify:
+                hashed.update(chunk)
             yield chunk
+        if verify and f"sha256:{hashed.hexdigest()}" != digest:
+            raise SystemExit(f"blob {digest}: digest mismatch")
 
     done = request(target, "PUT", f"{location.path}?{query}", body=body(), ok=(201,),
                    headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
@@ -84,6 +95,7 @@ def main() -> None:
     parser.add_argument("target")
     parser.add_argument("images")
     parser.add_argument("--workers", type=int, default=6)
+    parser.add_argument("--verify", action="store_true", help="hash every blob as it streams and check its digest")
     arguments = parser.parse_args()
     target_host, target_repository = arguments.target.split("/", 1)
     with open(arguments.images) as handle:
@@ -115,7 +127,7 @@ def main() -> None:
                     repository, digest, size = jobs.get_nowait()
                 except queue.Empty:
                     return
-                copy_blob(arguments.source, target_host, repository, target_repository, digest, size)
+                copy_blob(arguments.source, target_host, repository, target_repository, digest, size, arguments.verify)
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
             failures.append(error)
 
