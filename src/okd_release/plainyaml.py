@@ -23,11 +23,13 @@ class PlainLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _timestamp_as_text(loader: PlainLoader, node: yaml.ScalarNode) -> str:
-    return loader.construct_scalar(node)
+def scalar_as_text(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> str:
+    """A constructor that keeps a scalar the text it is (for a tag whose own constructor would make it
+    something else, or fail: a timestamp that is no time)."""
+    return str(loader.construct_scalar(node))
 
 
-PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", scalar_as_text)
 YAMLError = yaml.YAMLError
 
 

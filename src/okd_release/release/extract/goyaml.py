@@ -29,7 +29,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
 from okd_release.errors import PayloadError
-from okd_release.plainyaml import PlainLoader  # the project's safe loader: no aliases, timestamps as text
+from okd_release.plainyaml import PlainLoader, scalar_as_text  # the project's safe loader: no aliases, timestamps as text
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 STR_TAG, BOOL_TAG, INT_TAG, FLOAT_TAG = ("tag:yaml.org,2002:" + t for t in ("str", "bool", "int", "float"))
@@ -187,11 +187,7 @@ for _tag in (BOOL_TAG, INT_TAG, FLOAT_TAG, NULL_TAG):
     _GoLoader.add_constructor(_tag, _GoLoader.construct_go_scalar)
 
 
-def _timestamp_as_text(loader: _GoLoader, node: ScalarNode) -> str:
-    return str(loader.construct_scalar(node))
-
-
-_GoLoader.add_constructor(TIMESTAMP_TAG, _timestamp_as_text)
+_GoLoader.add_constructor(TIMESTAMP_TAG, scalar_as_text)
 
 
 # -- Go's float formatting ------------------------------------------------------------------------------------

@@ -33,11 +33,13 @@ def _loader() -> Any:
     `2024-13-45`), and `=` (YAML 1.1's `value`, which PyYAML's safe constructor refuses)."""
     import yaml  # PyYAML when a manifest is first read (`new` reads them on the threads that resolve images)
 
+    from okd_release.plainyaml import scalar_as_text
+
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         pass
 
     for tag in (_TIMESTAMP, _VALUE):
-        Loader.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
+        Loader.add_constructor(tag, scalar_as_text)
     return Loader
 
 
