@@ -150,10 +150,14 @@ def balanced_orders(count: int) -> list[list[int]]:
     orders when even, twice that when odd). A contender pays for what the one before it left behind (a
     1.3 GB fresh mirror leaves the disk busy), so no contender may always follow the same one, as it does
     when one order is rotated."""
-    first, low, high = [0], 1, count - 1
+    first, low, high = [0], 1, count - 1  # 0, 1, n-1, 2, n-2, ...: then each order is the first shifted
     while len(first) < count:
-        first.append(low if len(first) % 2 else high)
-        low, high = (low + 1, high) if len(first) % 2 == 0 else (low, high - 1)
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
     orders = [[(index + shift) % count for index in first] for shift in range(count)]
     return orders + [order[::-1] for order in orders] if count % 2 else orders
 

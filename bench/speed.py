@@ -67,18 +67,21 @@ class Bench:
     # -- fresh mirror: each run into a registry of its own ---------------------------------------------
     def fresh(self, run: Callable[[str], Measured], again: bool = False) -> Callable[[], Measured]:
         """`run` into a new registry; with `again`, a failed run is run once more into another new registry."""
+        def once() -> Measured:
+            target = start_registry("target")
+            try:
+                return run(target.host)
+            finally:
+                target.remove()
+
         def measured() -> Measured:
-            for attempt in range(2 if again else 1):
-                target = start_registry("target")
-                try:
-                    return run(target.host)
-                except SystemExit as failure:
-                    if attempt or not again:
-                        raise
-                    print(f"  {str(failure)[-300:]}\n  (run again into a new registry)", file=sys.stderr, flush=True)
-                finally:
-                    target.remove()
-            raise AssertionError("unreachable")
+            try:
+                return once()
+            except SystemExit as failure:
+                if not again:
+                    raise
+                print(f"  {str(failure)[-300:]}\n  (run again into a new registry)", file=sys.stderr, flush=True)
+                return once()
         return measured
 
     def ours_mirror(self, target: str, tree: str = "okd-release") -> Measured:
